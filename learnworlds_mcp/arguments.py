@@ -1,0 +1,102 @@
+"""Tool arguments: repair the habits of LLM clients, validate against the schema, split by location."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ArgumentError
+from .registry import Operation
+
+PAGING_ARGUMENTS = ("limit", "next_cursor")
+_CONTAINERS = {"object": dict, "array": list}
+
+
+@dataclass
+class Request:
+    """Validated arguments, split into where they go."""
+
+    path: dict[str, Any] = field(default_factory=dict)
+    query: dict[str, Any] = field(default_factory=dict)
+    body: dict[str, Any] = field(default_factory=dict)
+    limit: int | None = None
+    next_cursor: str | None = None
+
+
+def _types(schema: dict[str, Any]) -> set[str]:
+    declared = schema.get("type")
+    return set(declared) if isinstance(declared, list) else {declared} if declared else set()
+
+
+def repair(operation: Operation, arguments: dict[str, Any]) -> dict[str, Any]:
+    """Parse object and array arguments that arrived as JSON text, a known client habit."""
+    properties = operation.input_schema["properties"]
+    repaired = dict(arguments)
+    for name, value in arguments.items():
+        wanted = _types(properties.get(name, {})) & _CONTAINERS.keys()
+        if not wanted or not isinstance(value, str):
+            continue
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            continue
+        if any(isinstance(parsed, _CONTAINERS[t]) for t in wanted):
+            repaired[name] = parsed
+    return repaired
+
+
+_validators: dict[str, Any] = {}
+
+
+def _validator(operation: Operation) -> Any:
+    validator = _validators.get(operation.name)
+    if validator is None:
+        from jsonschema import Draft202012Validator  # heavy; only the serving path needs it
+
+        strict = dict(operation.input_schema, additionalProperties=False)
+        validator = _validators[operation.name] = Draft202012Validator(strict)
+    return validator
+
+
+def _describe(error: Any, operation: Operation) -> str:
+    if error.validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(operation.input_schema["properties"]))
+        valid = ", ".join(operation.input_schema["properties"]) or "none"
+        return f"unknown argument(s) {', '.join(map(repr, extra))}; valid arguments: {valid}"
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        where = operation.location_of(missing) or "argument"
+        return f"{missing!r} is required ({where}); add it and call again"
+    name = ".".join(str(p) for p in error.absolute_path) or "arguments"
+    return f"argument {name!r}: {error.message}{_expected(error.schema)}"
+
+
+def _expected(schema: Any) -> str:
+    """' (expected integer from 1 to 200)' and the like, from the schema that failed."""
+    if not isinstance(schema, dict):
+        return ""
+    parts = []
+    if "enum" in schema:
+        parts.append("one of " + ", ".join(map(repr, schema["enum"])))
+    elif "type" in schema:
+        declared = schema["type"]
+        parts.append(" or ".join(declared) if isinstance(declared, list) else declared)
+    if "minimum" in schema and "maximum" in schema:
+        parts.append(f"from {schema['minimum']} to {schema['maximum']}")
+    return f" (expected {' '.join(parts)})" if parts else ""
+
+
+def validate(operation: Operation, arguments: dict[str, Any] | None) -> Request:
+    """Check arguments against the tool's schema and split them; ArgumentError names each bad field."""
+    arguments = repair(operation, arguments or {})
+    errors = sorted(_validator(operation).iter_errors(arguments), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise ArgumentError("Invalid arguments: " + "; ".join(_describe(e, operation) for e in errors[:5]))
+    request = Request(limit=arguments.get("limit"), next_cursor=arguments.get("next_cursor"))
+    for name, value in arguments.items():
+        if name in PAGING_ARGUMENTS and operation.paging:
+            continue
+        location = operation.location_of(name)
+        getattr(request, location)[name] = value
+    return request

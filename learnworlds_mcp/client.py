@@ -1,0 +1,145 @@
+"""The HTTP side: one httpx.AsyncClient per process, LearnWorlds headers, error bodies -> ApiError."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from .auth import Credentials, TokenSource
+from .errors import ApiError, ArgumentError
+
+RATE_LIMIT = 30
+RATE_WINDOW_SECONDS = 10.0
+USER_AGENT = "learnworlds-mcp"
+
+_HINTS = {
+    400: "LearnWorlds rejected the request; check the arguments named in the message.",
+    401: "The access token was refused (wrong or expired). Create a new token or run `learnworlds-mcp auth login` again.",
+    403: "The API client lacks permission for this operation in the LearnWorlds admin panel.",
+    404: "Nothing found under that id; list the resource first to get a valid id (user ids also accept the email).",
+    422: "Fix the fields named in the message and call again.",
+    429: "Rate limit reached (30 requests per 10 s per school). Wait retry_after_seconds before calling again.",
+}
+
+
+def encode_segment(value: Any) -> str:
+    """One path segment, fully encoded: '/', '%', '@' and dot segments cannot change the path."""
+    text = str(value)
+    if not text:
+        raise ArgumentError("a path argument is empty; give the id")
+    encoded = quote(text, safe="")
+    return encoded.replace(".", "%2E") if encoded in (".", "..") else encoded
+
+
+def build_path(template: str, values: dict[str, Any]) -> str:
+    """Fill a path template's placeholders with encoded values."""
+    path = template
+    for name, value in values.items():
+        path = path.replace("{" + name + "}", encode_segment(value))
+    return path
+
+
+def error_message(body: Any) -> tuple[str, dict[str, Any]]:
+    """LearnWorlds' message and field details from any of its error body shapes."""
+    if not isinstance(body, dict):
+        return "", {}
+    parts: list[str] = []
+    details: dict[str, Any] = {}
+    errors = body.get("errors")
+    if isinstance(errors, list):
+        for item in errors:
+            if isinstance(item, dict):
+                context = item.get("context")
+                text = item.get("message") or item.get("code") or ""
+                parts.append(f"{context}: {text}" if context else str(text))
+            else:
+                parts.append(str(item))
+    for key in ("error", "message"):
+        if isinstance(body.get(key), str) and body[key] not in parts:
+            parts.insert(0, body[key])
+    if isinstance(errors, dict):
+        details["fields"] = errors
+        parts += [f"{field}: {'; '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}"
+                  for field, msgs in errors.items()]
+    return ". ".join(p for p in parts if p), details
+
+
+class LearnWorldsClient:
+    """Sends one request to the LearnWorlds API and returns its JSON body, or raises ApiError."""
+
+    def __init__(self, credentials: Credentials, *, timeout: float = 30.0,
+                 transport: httpx.AsyncBaseTransport | None = None):
+        self.credentials = credentials
+        self.tokens = TokenSource(credentials)
+        self.http = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout, connect=10.0),
+            transport=transport,
+            headers={"Lw-Client": credentials.client_id, "Accept": "application/json", "User-Agent": USER_AGENT},
+        )
+        self.requests_sent = 0
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def send(self, method: str, path: str, query: dict[str, Any] | None = None,
+                   body: dict[str, Any] | None = None) -> Any:
+        """One request; the parsed JSON answer, or ApiError for any failure."""
+        token = await self.tokens.token(self.http)
+        headers = {"Authorization": f"Bearer {token}"}
+        kwargs: dict[str, Any] = {"params": _query(query), "headers": headers}
+        if body is not None and method != "GET":
+            kwargs["json"] = body
+        url = self.credentials.api_url + path
+        self.requests_sent += 1
+        try:
+            response = await self.http.request(method, url, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise ApiError(f"LearnWorlds did not answer in time ({type(exc).__name__}); try again shortly.") from exc
+        except httpx.HTTPError as exc:
+            raise ApiError(f"Could not reach LearnWorlds at {self.http.base_url or url.split('/v2')[0]}"
+                           f" ({type(exc).__name__}); check the school URL and the network.") from exc
+        if response.status_code == 401:
+            self.tokens.invalidate()
+        return _parse(response)
+
+
+def _query(query: dict[str, Any] | None) -> dict[str, Any]:
+    """Query values as LearnWorlds reads them: booleans as true/false, lists as repeated keys."""
+    out: dict[str, Any] = {}
+    for key, value in (query or {}).items():
+        if isinstance(value, bool):
+            out[key] = "true" if value else "false"
+        elif value is not None:
+            out[key] = value
+    return out
+
+
+def _parse(response: httpx.Response) -> Any:
+    status = response.status_code
+    if status == 204 or not response.content:
+        if status < 400:
+            return {"success": True}
+        body: Any = None
+    else:
+        try:
+            body = response.json()
+        except ValueError:
+            if status < 400:
+                raise ApiError(f"LearnWorlds answered HTTP {status} with a body that is not JSON; try again shortly.",
+                               status=status) from None
+            body = None
+    if status < 400 and not (isinstance(body, dict) and body.get("success") is False):
+        return body
+    message, details = error_message(body)
+    if body is None:
+        message = f"the answer was not JSON ({response.headers.get('content-type', 'no content type')})"
+    details["status"] = status
+    hint = _HINTS.get(status) or ("LearnWorlds failed on its side; try again in a minute." if status >= 500
+                                  else "LearnWorlds reported a failure; check the arguments.")
+    if status == 429:
+        details["rate_limit"] = {"limit": RATE_LIMIT, "window_seconds": RATE_WINDOW_SECONDS,
+                                 "retry_after_seconds": RATE_WINDOW_SECONDS}
+    raise ApiError(f"LearnWorlds answered HTTP {status}: {message or 'no message'}. {hint}",
+                   status=status, details=details)

@@ -1,0 +1,42 @@
+"""The exceptions learnworlds-mcp raises, under one base class.
+
+    LearnWorldsMCPError
+    ├── RegistryError      a bundled operation file is malformed (a bug in the package data)
+    ├── SelectionError     a filter names an unknown method, tag or tool, or selects nothing
+    ├── CredentialsError   nothing configured, no keyring backend, an expired profile, ...
+    ├── ArgumentError      tool arguments that break the tool's input schema
+    └── ApiError           LearnWorlds (or the network) answered with a failure
+
+Every message says what is wrong and how to fix it, and never contains a secret.
+"""
+
+from __future__ import annotations
+
+
+class LearnWorldsMCPError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class RegistryError(LearnWorldsMCPError):
+    """A bundled operation file cannot become a tool."""
+
+
+class SelectionError(LearnWorldsMCPError):
+    """The tool filters are invalid or leave no tool."""
+
+
+class CredentialsError(LearnWorldsMCPError):
+    """Credentials are missing, unusable or expired."""
+
+
+class ArgumentError(LearnWorldsMCPError):
+    """Tool arguments do not match the tool's input schema."""
+
+
+class ApiError(LearnWorldsMCPError):
+    """A request to LearnWorlds failed; carries what the model needs to react."""
+
+    def __init__(self, message: str, *, status: int | None = None, details: dict | None = None):
+        super().__init__(message)
+        self.status = status
+        self.details = details or {}

@@ -1,0 +1,88 @@
+"""The MCP side: a low-level SDK Server whose list and call handlers are closed over the selected operations.
+
+The SDK's low-level Server validates nothing and forwards calls for names it never listed, so
+dispatch here refuses any name outside the selection, and arguments are validated by us.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+import mcp_types as types
+from mcp.server.lowlevel import Server
+from mcp.shared.exceptions import MCPError
+
+from . import __version__
+from .client import LearnWorldsClient
+from .errors import ApiError, ArgumentError, CredentialsError
+from .executor import execute
+from .registry import Operation
+
+log = logging.getLogger("learnworlds_mcp")
+
+INSTRUCTIONS = (
+    "Tools for one LearnWorlds school. List tools return {result, next_cursor, total}: pass "
+    "next_cursor back unchanged to get the next items, and stop when it is null. Dates are Unix "
+    "seconds. User ids also accept the user's email. The school allows 30 requests per 10 s; on a "
+    "rate-limit error wait the seconds it gives."
+)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON, as the model reads it: no spaces, no ASCII escaping."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def error_result(message: str, **details: Any) -> types.CallToolResult:
+    payload = {"error": message, **{k: v for k, v in details.items() if v is not None}}
+    return types.CallToolResult(content=[types.TextContent(type="text", text=dumps(payload))], is_error=True)
+
+
+def build_server(operations: list[Operation], client: LearnWorldsClient | Any) -> Server:
+    """A Server exposing exactly `operations`; `client` sends the HTTP requests."""
+    by_name = {op.name: op for op in operations}
+    tools = [types.Tool.model_validate(op.tool()) for op in operations]
+
+    async def list_tools(ctx: Any, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
+        return types.ListToolsResult(tools=tools)
+
+    async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
+        operation = by_name.get(params.name)
+        if operation is None:
+            raise MCPError(types.INVALID_PARAMS, f"Unknown tool {params.name!r}: this server does not offer it.")
+        started = time.monotonic()
+        try:
+            structured = await execute(operation, params.arguments, client)
+        except ArgumentError as exc:
+            outcome = error_result(str(exc))
+        except ApiError as exc:
+            outcome = error_result(str(exc), status=exc.status, **{k: v for k, v in exc.details.items() if k != "status"})
+        except CredentialsError as exc:
+            outcome = error_result(str(exc))
+        except Exception as exc:  # a bug must not kill the session; the model gets a clean error
+            log.exception("tool %s failed unexpectedly", operation.name)
+            outcome = error_result(f"Internal error in learnworlds-mcp ({type(exc).__name__}); see the server log.")
+        else:
+            outcome = types.CallToolResult(content=[types.TextContent(type="text", text=dumps(structured))],
+                                           structured_content=structured)
+        log.info("%s %s in %.0f ms", operation.name, "error" if outcome.is_error else "ok",
+                 (time.monotonic() - started) * 1000)
+        return outcome
+
+    return Server("learnworlds-mcp", version=__version__, title="LearnWorlds",
+                  instructions=INSTRUCTIONS, on_list_tools=list_tools, on_call_tool=call_tool)
+
+
+async def serve_stdio(operations: list[Operation], client: LearnWorldsClient) -> None:
+    """Serve over stdin/stdout until the client closes the stream."""
+    from mcp.server.stdio import stdio_server
+
+    server = build_server(operations, client)
+    try:
+        async with stdio_server() as (read_stream, write_stream):
+            await server.run(read_stream, write_stream, server.create_initialization_options())
+    finally:
+        await client.aclose()

@@ -1,0 +1,163 @@
+"""The bundled operation files, the naming rule, the derived tool definitions and their snapshot."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from learnworlds_mcp import registry
+from learnworlds_mcp.errors import RegistryError
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "tools.json"
+
+
+def test_every_bundled_file_validates_against_our_meta_schema():
+    meta = json.loads((resources.files("learnworlds_mcp") / "meta_schema.json").read_text())
+    files = registry.bundled_files()
+    assert len(files) >= 3
+    for name, text in files.items():
+        jsonschema.validate(json.loads(text), meta)
+
+
+def test_meta_schema_rejects_an_operation_without_a_kind():
+    meta = json.loads((resources.files("learnworlds_mcp") / "meta_schema.json").read_text())
+    broken = {"area": "directory", "resource": "users", "operations": [
+        {"noun": "users", "action": "x", "method": "GET", "path": "/v2/users", "title": "List", "description": "x" * 30,
+         "params": {}, "response": {}}]}
+    with pytest.raises(jsonschema.ValidationError, match="kind"):
+        jsonschema.validate(broken, meta)
+
+
+@pytest.mark.parametrize("name, method, path", [
+    ("list_all_learn_worlds_users", "GET", "/v2/users"),
+    ("get_single_learn_worlds_user_by_id", "GET", "/v2/users/{id}"),
+    ("list_all_learn_worlds_roles", "GET", "/v2/user-roles"),
+    ("list_all_learn_worlds_groups", "GET", "/v2/user_groups"),
+    ("get_single_learn_worlds_group_by_id", "GET", "/v2/user_groups/{id}"),
+    ("create_a_learn_worlds_user", "POST", "/v2/users"),
+    ("update_a_learn_worlds_user_by_id", "PUT", "/v2/users/{id}"),
+    ("learn_worlds_users_suspend", "PUT", "/v2/users/{id}/suspend"),
+])
+def test_required_tool_names(operations, name, method, path):
+    by_name = {op.name: op for op in operations}
+    assert (by_name[name].method, by_name[name].path) == (method, path)
+
+
+def test_names_follow_the_rule_and_by_id_tools_take_id(operations):
+    names = [op.name for op in operations]
+    assert len(names) == len(set(names))
+    for op in operations:
+        assert re.fullmatch(r"[a-z0-9_]{1,64}", op.name)
+        if op.name.endswith("_by_id"):
+            assert "id" in op.input_schema["properties"], op.name
+            assert "id" in op.input_schema.get("required", []), op.name
+
+
+def _walk(schema, path="$"):
+    yield path, schema
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            yield from _walk(value, f"{path}.{key}")
+    elif isinstance(schema, list):
+        for i, value in enumerate(schema):
+            yield from _walk(value, f"{path}[{i}]")
+
+
+def test_input_schemas_suit_every_major_client(operations):
+    allowed_formats = {"date-time", "date", "email", "uri"}
+    for op in operations:
+        schema = op.input_schema
+        assert schema["type"] == "object" and "anyOf" not in schema and "oneOf" not in schema, op.name
+        for where, node in _walk(schema):
+            if isinstance(node, dict):
+                assert "$ref" not in node, f"{op.name} {where}"
+                if node.get("type") == "array" or "array" in (node.get("type") or []):
+                    assert "items" in node, f"{op.name} {where} array without items"
+                if "format" in node and isinstance(node["format"], str):
+                    assert node["format"] in allowed_formats, f"{op.name} {where}"
+
+
+def test_every_argument_description_says_where_it_goes(operations):
+    for op in operations:
+        for name, prop in op.input_schema["properties"].items():
+            if op.paging and name in ("limit", "next_cursor"):
+                continue
+            assert prop["description"].split(":")[0] in ("path", "query", "body"), (op.name, name)
+
+
+def test_annotations_follow_the_http_method(operations):
+    for op in operations:
+        hints = op.annotations()
+        assert hints["readOnlyHint"] is (op.method == "GET")
+        if op.method != "GET":
+            assert isinstance(hints["destructiveHint"], bool)
+        if op.method == "DELETE":
+            assert hints["destructiveHint"] is True, op.name
+    by_name = {op.name: op for op in operations}
+    assert by_name["create_a_learn_worlds_user"].annotations()["destructiveHint"] is False
+
+
+def _file(*operations, area="directory", resource="things"):
+    return {"x.json": json.dumps({"area": area, "resource": resource, "operations": list(operations)})}
+
+
+def _op(**overrides):
+    op = {"kind": "get", "noun": "thing", "method": "GET", "path": "/v2/things/{id}", "title": "Thing",
+          "description": "Fetch one thing by its id.", "response": {"type": "object"},
+          "params": {"path": {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]}}}
+    op.update(overrides)
+    return op
+
+
+def test_a_name_collision_between_locations_fails_at_load_time():
+    params = {"path": {"type": "object", "properties": {"id": {"type": "string"}}},
+              "body": {"type": "object", "properties": {"id": {"type": "string"}}}}
+    with pytest.raises(RegistryError, match="'id' is in both path and body"):
+        registry.parse_files(_file(_op(params=params)))
+
+
+def test_duplicate_tool_names_fail_at_load_time():
+    with pytest.raises(RegistryError, match="duplicate tool name"):
+        registry.parse_files(_file(_op(), _op(path="/v2/other/{id}")))
+
+
+def test_placeholders_must_match_path_params():
+    with pytest.raises(RegistryError, match="placeholders"):
+        registry.parse_files(_file(_op(path="/v2/things/{thing_id}")))
+
+
+def test_an_operation_without_description_or_schemas_yields_no_tool():
+    no_description = _op(description="")
+    no_params = {k: v for k, v in _op(noun="other").items() if k != "params"}
+    assert registry.parse_files(_file(no_description, no_params)) == []
+
+
+def test_adding_an_endpoint_is_a_data_change():
+    ops = registry.parse_files(_file(_op(), _op(kind="custom", noun="things", action="archive", method="PUT",
+                                             path="/v2/things/{id}/archive")))
+    assert [op.name for op in ops] == ["get_single_learn_worlds_thing_by_id", "learn_worlds_things_archive"]
+    assert ops[1].annotations()["idempotentHint"] is True
+
+
+def test_output_schema_accepts_nulls_and_fractional_seconds(operations):
+    by_name = {op.name: op for op in operations}
+    schema = by_name["list_all_learn_worlds_users"].output_schema
+    sample = {"result": [{"id": "x", "email": None, "created": 1587639230.083278, "last_login": None,
+                          "unknown_new_field": {"a": 1}}], "next_cursor": None, "total": 1}
+    jsonschema.validate(sample, schema)
+
+
+def test_snapshot_of_every_tool_the_model_sees(operations):
+    """Every change to what the model sees shows up in review; UPDATE_SNAPSHOTS=1 rewrites it."""
+    current = [dict(op.tool(), http_method=op.method, path=op.path, kind=op.kind, tags=list(op.tags))
+               for op in operations]
+    text = json.dumps(current, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
+    if os.environ.get("UPDATE_SNAPSHOTS") or not SNAPSHOT.exists():
+        SNAPSHOT.write_text(text, encoding="utf-8")
+    assert SNAPSHOT.read_text(encoding="utf-8") == text, "tool definitions changed: review, then UPDATE_SNAPSHOTS=1"
