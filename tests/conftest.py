@@ -51,3 +51,8 @@ def isolated(tmp_path, monkeypatch):
 @pytest.fixture
 def operations():
     return registry.load()
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"

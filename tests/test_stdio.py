@@ -1,0 +1,105 @@
+"""The real command over stdio: stdout carries only JSON-RPC, logs go to stderr, the secret appears nowhere."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from mcp import Client, StdioServerParameters
+
+from tests.conftest import SECRET
+
+pytestmark = pytest.mark.subprocess
+
+
+class FakeSchool(BaseHTTPRequestHandler):
+    """A loopback stand-in for LearnWorlds: every GET answers one page of one user."""
+
+    def do_GET(self):  # noqa: N802 - http.server's naming
+        body = json.dumps({"data": [{"id": "u1", "email": "ada@example.com"}],
+                           "meta": {"page": 1, "totalPages": 1, "totalItems": 1, "itemsPerPage": 20}}).encode()
+        self.send_response(200 if self.headers.get("Authorization") == f"Bearer {SECRET}" else 401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def school():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), FakeSchool)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+
+
+def server_env(school, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEARNWORLDS_")}
+    env.update(LEARNWORLDS_API_URL=school, LEARNWORLDS_CLIENT_ID="client-1", LEARNWORLDS_ACCESS_TOKEN=SECRET,
+               LEARNWORLDS_CONFIG_DIR=str(tmp_path))
+    return env
+
+
+def command():
+    return [sys.executable, "-m", "learnworlds_mcp.cli"]
+
+
+def test_stdout_is_only_json_rpc_and_logs_go_to_stderr(school, tmp_path):
+    messages = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        "this line is not JSON-RPC",
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+        {"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+         "params": {"name": "list_all_learn_worlds_users", "arguments": {"limit": 5}}},
+    ]
+    proc = subprocess.Popen(command() + ["serve", "--methods", "read", "--log-level", "info"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=server_env(school, tmp_path))
+    replies = []
+    try:
+        for message in messages:
+            proc.stdin.write((message if isinstance(message, str) else json.dumps(message)) + "\n")
+            proc.stdin.flush()
+            if isinstance(message, dict) and "id" in message:
+                replies.append(json.loads(proc.stdout.readline()))  # every stdout line is JSON
+        proc.stdin.close()
+        rest, stderr = proc.stdout.read(), proc.stderr.read()
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+    assert rest.strip() == ""
+    assert all(r.get("jsonrpc") == "2.0" for r in replies)
+    by_id = {r.get("id"): r for r in replies}
+    assert set(by_id) == {1, 2, 3}  # the bad line did not stop the server
+    assert len(by_id[2]["result"]["tools"]) > 10
+    assert by_id[3]["result"]["isError"] is False
+    assert by_id[3]["result"]["structuredContent"]["result"][0]["email"] == "ada@example.com"
+    done = subprocess.CompletedProcess(proc.args, proc.returncode, "".join(map(json.dumps, replies)), stderr)
+    assert "list_all_learn_worlds_users ok" in done.stderr
+    assert SECRET not in done.stdout and SECRET not in done.stderr
+
+
+@pytest.mark.anyio
+async def test_round_trip_through_the_sdk_stdio_client(school, tmp_path):
+    params = StdioServerParameters(command=sys.executable, args=["-m", "learnworlds_mcp.cli", "serve",
+                                                                  "--tags", "users", "--methods", "read"],
+                                   env=server_env(school, tmp_path))
+    async with Client(params) as client:
+        tools = (await client.list_tools()).tools
+        assert "list_all_learn_worlds_users" in {t.name for t in tools}
+        assert all(t.annotations.read_only_hint for t in tools)
+        result = await client.call_tool("list_all_learn_worlds_users", {"limit": 1})
+        assert not result.is_error and result.structured_content["next_cursor"] is None
+        bad = await client.call_tool("list_all_learn_worlds_users", {"limit": 0})
+        assert bad.is_error and "'limit'" in bad.content[0].text
