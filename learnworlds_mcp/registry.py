@@ -143,13 +143,12 @@ class Operation:
 
     def annotations(self) -> dict[str, Any]:
         """MCP tool annotations: read-only for GET, destructive and idempotent from the data."""
-        hints: dict[str, Any] = {"title": self.title, "readOnlyHint": self.read_only}
+        hints: dict[str, Any] = {"readOnlyHint": self.read_only}
         if self.read_only:
             hints["idempotentHint"] = True
         else:
             hints["destructiveHint"] = self.destructive
             hints["idempotentHint"] = self.idempotent
-        hints["openWorldHint"] = False
         return hints
 
     def tool(self) -> dict[str, Any]:
@@ -174,19 +173,13 @@ def _paging_properties(paging: Paging) -> dict[str, Any]:
 
 
 def loosen(schema: dict[str, Any], depth: int) -> dict[str, Any]:
-    """A copy of a response schema that accepts nulls, fractional numbers and extra fields.
+    """A copy of a response schema that accepts whatever LearnWorlds really sends.
 
-    LearnWorlds' answers break its own published types, and a client drops a result that fails
-    the tool's output schema, so only field names and widened types survive, `depth` levels deep.
+    LearnWorlds' answers break its own published types (nulls for strings, fractional seconds for
+    integers), and a client drops a result that fails the tool's output schema. So the output schema
+    names the fields, `depth` levels deep, and constrains no type inside them.
     """
     out: dict[str, Any] = {}
-    declared = schema.get("type")
-    if declared is not None:
-        types = set(declared if isinstance(declared, list) else [declared])
-        if "integer" in types:
-            types.add("number")
-        types.add("null")
-        out["type"] = sorted(types)
     if depth > 0 and isinstance(schema.get("properties"), dict):
         out["properties"] = {k: loosen(v, depth - 1) for k, v in schema["properties"].items()}
     if depth > 0 and isinstance(schema.get("items"), dict):
