@@ -114,6 +114,13 @@ def serve(
     log_level: Annotated[str, typer.Option(
         "--log-level", envvar="LEARNWORLDS_LOG_LEVEL", show_envvar=True,
         help="Log level for stderr: debug, info, warning, error.")] = "warning",
+    rate_limit: Annotated[int, typer.Option(
+        "--rate-limit", envvar="LEARNWORLDS_RATE_LIMIT", show_envvar=True, min=1,
+        help="Requests per 10 s this process may send (the school's budget is 30).")] = 30,
+    max_retries: Annotated[int, typer.Option(
+        "--max-retries", envvar="LEARNWORLDS_MAX_RETRIES", show_envvar=True, min=0,
+        help="Retries after a 429, or after network errors and 502/503/504 on reads and idempotent writes; "
+             "0 hands every failure straight to the model. Creates are never retried.")] = 2,
 ) -> None:
     """Run the MCP server over stdio (what Claude Desktop and Claude Code start). Logs go to stderr."""
     level = getattr(logging, log_level.upper(), None)
@@ -132,11 +139,15 @@ def serve(
         fail(str(exc))
     import anyio
 
-    from .client import LearnWorldsClient
+    from .client import RATE_WINDOW_SECONDS, LearnWorldsClient
+    from .limiter import RateLimiter
+
     from .server import serve_stdio
 
+    client = LearnWorldsClient(credentials, limiter=RateLimiter(rate_limit, RATE_WINDOW_SECONDS),
+                               max_retries=max_retries)
     logging.getLogger("learnworlds_mcp").info("serving %d tools for %s", len(operations), credentials.api_url)
-    anyio.run(serve_stdio, operations, LearnWorldsClient(credentials))
+    anyio.run(serve_stdio, operations, client)
 
 
 @auth_app.command("login")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import random
 from typing import Any
 from urllib.parse import quote
 
@@ -9,10 +12,17 @@ import httpx
 
 from .auth import Credentials, TokenSource
 from .errors import ApiError, ArgumentError
+from .limiter import RateLimiter
 
 RATE_LIMIT = 30
 RATE_WINDOW_SECONDS = 10.0
 USER_AGENT = "learnworlds-mcp"
+RETRY_STATUSES = frozenset({502, 503, 504})
+BACKOFF_BASE, BACKOFF_CAP = 0.5, 8.0
+
+sleep = asyncio.sleep  # module-level so tests can swap in virtual time
+
+log = logging.getLogger("learnworlds_mcp.client")
 
 _HINTS = {
     400: "LearnWorlds rejected the request; check the arguments named in the message.",
@@ -67,12 +77,15 @@ def error_message(body: Any) -> tuple[str, dict[str, Any]]:
 
 
 class LearnWorldsClient:
-    """Sends one request to the LearnWorlds API and returns its JSON body, or raises ApiError."""
+    """Sends requests to the LearnWorlds API through one shared limiter, retrying what is safe to repeat."""
 
     def __init__(self, credentials: Credentials, *, timeout: float = 30.0,
-                 transport: httpx.AsyncBaseTransport | None = None):
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 limiter: RateLimiter | None = None, max_retries: int = 2):
         self.credentials = credentials
         self.tokens = TokenSource(credentials)
+        self.limiter = limiter or RateLimiter(RATE_LIMIT, RATE_WINDOW_SECONDS)
+        self.max_retries = max_retries
         self.http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=10.0),
             transport=transport,
@@ -84,21 +97,61 @@ class LearnWorldsClient:
         await self.http.aclose()
 
     async def send(self, method: str, path: str, query: dict[str, Any] | None = None,
-                   body: dict[str, Any] | None = None) -> Any:
-        """One request; the parsed JSON answer, or ApiError for any failure."""
+                   body: dict[str, Any] | None = None, *, retry_safe: bool | None = None) -> Any:
+        """One logical request; the parsed JSON answer, or ApiError once retries are spent.
+
+        A 429 is retried after the window for any request (LearnWorlds rejected it unprocessed);
+        network errors and 502/503/504 only when `retry_safe` (GET by default), never for a create.
+        """
+        safe = method == "GET" if retry_safe is None else retry_safe
+        attempt = 0
+        while True:
+            try:
+                return await self._send_once(method, path, query, body)
+            except ApiError as exc:
+                if attempt >= self.max_retries or not self._retryable(exc, safe):
+                    if exc.status == 429:
+                        exc.details["rate_limit"] = self.rate_limit_facts()
+                    raise
+                delay = self._delay(exc, attempt)
+                attempt += 1
+                log.info("retrying %s %s in %.1f s after %s (attempt %d of %d)", method, path, delay,
+                         exc.status or "a network error", attempt, self.max_retries)
+                await sleep(delay)
+
+    def rate_limit_facts(self) -> dict[str, Any]:
+        facts: dict[str, Any] = dict(self.limiter.headers())
+        facts["retry_after_seconds"] = max(facts["ratelimit-reset"], 1)
+        return facts
+
+    @staticmethod
+    def _retryable(exc: ApiError, safe: bool) -> bool:
+        if exc.status == 429:
+            return True
+        return safe and (exc.status is None or exc.status in RETRY_STATUSES)
+
+    def _delay(self, exc: ApiError, attempt: int) -> float:
+        if exc.status == 429:
+            self.limiter.penalize()
+            return self.limiter.seconds_until_free() + random.uniform(0, 0.25)
+        return min(BACKOFF_CAP, BACKOFF_BASE * 2 ** attempt) * random.uniform(0.5, 1.0)
+
+    async def _send_once(self, method: str, path: str, query: dict[str, Any] | None,
+                         body: dict[str, Any] | None) -> Any:
         token = await self.tokens.token(self.http)
         headers = {"Authorization": f"Bearer {token}"}
         kwargs: dict[str, Any] = {"params": _query(query), "headers": headers}
         if body is not None and method != "GET":
             kwargs["json"] = body
         url = self.credentials.api_url + path
+        await self.limiter.acquire()
         self.requests_sent += 1
         try:
             response = await self.http.request(method, url, **kwargs)
         except httpx.TimeoutException as exc:
             raise ApiError(f"LearnWorlds did not answer in time ({type(exc).__name__}); try again shortly.") from exc
         except httpx.HTTPError as exc:
-            raise ApiError(f"Could not reach LearnWorlds at {self.http.base_url or url.split('/v2')[0]}"
+            raise ApiError(f"Could not reach LearnWorlds at {self.credentials.api_url}"
                            f" ({type(exc).__name__}); check the school URL and the network.") from exc
         if response.status_code == 401:
             self.tokens.invalidate()
@@ -138,8 +191,5 @@ def _parse(response: httpx.Response) -> Any:
     details["status"] = status
     hint = _HINTS.get(status) or ("LearnWorlds failed on its side; try again in a minute." if status >= 500
                                   else "LearnWorlds reported a failure; check the arguments.")
-    if status == 429:
-        details["rate_limit"] = {"limit": RATE_LIMIT, "window_seconds": RATE_WINDOW_SECONDS,
-                                 "retry_after_seconds": RATE_WINDOW_SECONDS}
     raise ApiError(f"LearnWorlds answered HTTP {status}: {message or 'no message'}. {hint}",
                    status=status, details=details)

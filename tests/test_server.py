@@ -18,7 +18,7 @@ API = "https://school.example/admin/api"
 
 
 def server_for(operations, **selection):
-    client = LearnWorldsClient(Credentials(api_url=API, client_id="c", access_token=SECRET))
+    client = LearnWorldsClient(Credentials(api_url=API, client_id="c", access_token=SECRET), max_retries=0)
     return build_server(select(operations, Selection(**selection)), client)
 
 
@@ -105,5 +105,5 @@ async def test_api_errors_are_tool_results_not_exceptions(operations, httpx_mock
         result = await client.call_tool("list_all_learn_worlds_roles", {})
     assert result.is_error
     payload = json.loads(result.content[0].text)
-    assert payload["status"] == 429 and payload["rate_limit"]["retry_after_seconds"] == 10.0
+    assert payload["status"] == 429 and payload["rate_limit"]["ratelimit-limit"] == 30
     assert SECRET not in result.content[0].text
