@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import sys
+from contextlib import ExitStack, contextmanager
 from typing import Annotated, Optional
 
 import typer
@@ -41,6 +42,21 @@ ExcludeTools = Annotated[Optional[str], typer.Option(
     help="Comma list of tool names to remove.")]
 Profile = Annotated[str, typer.Option(
     "--profile", envvar="LEARNWORLDS_PROFILE", show_envvar=True, help="Stored profile (one per school).")]
+
+
+ApiUrl = Annotated[Optional[str], typer.Option(
+    "--api-url", envvar="LEARNWORLDS_API_URL", show_envvar=True,
+    help="API base, default {school URL}/admin/api. Plain http only for loopback hosts.")]
+RateLimit = Annotated[int, typer.Option(
+    "--rate-limit", envvar="LEARNWORLDS_RATE_LIMIT", show_envvar=True, min=1,
+    help="Requests per 10 s this process may send (the school's budget is 30).")]
+MaxRetries = Annotated[int, typer.Option(
+    "--max-retries", envvar="LEARNWORLDS_MAX_RETRIES", show_envvar=True, min=0,
+    help="Retries after a 429, or after network errors and 502/503/504 on reads and idempotent writes; "
+         "0 hands every failure straight to the model. Creates are never retried.")]
+Sandbox = Annotated[bool, typer.Option(
+    "--sandbox", envvar="LEARNWORLDS_SANDBOX", show_envvar=True,
+    help="Use a seeded sandbox school started in-process on a free loopback port: no account, no credentials.")]
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -108,19 +124,13 @@ def serve(
     tools: Tools = None,
     exclude_tools: ExcludeTools = None,
     profile: Profile = "default",
-    api_url: Annotated[Optional[str], typer.Option(
-        "--api-url", envvar="LEARNWORLDS_API_URL", show_envvar=True,
-        help="API base, default {school URL}/admin/api. Plain http only for loopback hosts.")] = None,
+    api_url: ApiUrl = None,
+    sandbox: Sandbox = False,
     log_level: Annotated[str, typer.Option(
         "--log-level", envvar="LEARNWORLDS_LOG_LEVEL", show_envvar=True,
         help="Log level for stderr: debug, info, warning, error.")] = "warning",
-    rate_limit: Annotated[int, typer.Option(
-        "--rate-limit", envvar="LEARNWORLDS_RATE_LIMIT", show_envvar=True, min=1,
-        help="Requests per 10 s this process may send (the school's budget is 30).")] = 30,
-    max_retries: Annotated[int, typer.Option(
-        "--max-retries", envvar="LEARNWORLDS_MAX_RETRIES", show_envvar=True, min=0,
-        help="Retries after a 429, or after network errors and 502/503/504 on reads and idempotent writes; "
-             "0 hands every failure straight to the model. Creates are never retried.")] = 2,
+    rate_limit: RateLimit = 30,
+    max_retries: MaxRetries = 2,
 ) -> None:
     """Run the MCP server over stdio (what Claude Desktop and Claude Code start). Logs go to stderr."""
     level = getattr(logging, log_level.upper(), None)
@@ -128,26 +138,95 @@ def serve(
         fail(f"--log-level: {log_level!r} is not one of debug, info, warning, error", code=2)
     logging.basicConfig(stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     operations = selected_operations(methods, tags, tools, exclude_tools)
+    with school_client(profile, api_url, sandbox, rate_limit, max_retries) as client:
+        import anyio
+
+        from .server import serve_stdio
+
+        logging.getLogger("learnworlds_mcp").info("serving %d tools for %s", len(operations),
+                                                  client.credentials.api_url)
+        anyio.run(serve_stdio, operations, client)
+
+
+@contextmanager
+def school_client(profile: str, api_url: str | None, sandbox: bool, rate_limit: int, max_retries: int):
+    """A LearnWorldsClient for the configured school, or for a sandbox school started in-process."""
     from . import auth
-
-    env = dict(os.environ)
-    if api_url:
-        env["LEARNWORLDS_API_URL"] = api_url
-    try:
-        credentials = auth.resolve(profile, env)
-    except CredentialsError as exc:
-        fail(str(exc))
-    import anyio
-
     from .client import RATE_WINDOW_SECONDS, LearnWorldsClient
     from .limiter import RateLimiter
 
-    from .server import serve_stdio
+    with ExitStack() as stack:
+        if sandbox:
+            from .sandbox import SANDBOX_ACCESS_TOKEN, SANDBOX_CLIENT_ID, start_sandbox
 
-    client = LearnWorldsClient(credentials, limiter=RateLimiter(rate_limit, RATE_WINDOW_SECONDS),
-                               max_retries=max_retries)
-    logging.getLogger("learnworlds_mcp").info("serving %d tools for %s", len(operations), credentials.api_url)
-    anyio.run(serve_stdio, operations, client)
+            handle = stack.enter_context(start_sandbox(port=0))
+            credentials = auth.Credentials(api_url=handle.api_url, client_id=SANDBOX_CLIENT_ID,
+                                           access_token=SANDBOX_ACCESS_TOKEN, sources={"api_url": "sandbox"})
+        else:
+            env = dict(os.environ)
+            if api_url:
+                env["LEARNWORLDS_API_URL"] = api_url
+            try:
+                credentials = auth.resolve(profile, env)
+            except CredentialsError as exc:
+                fail(str(exc))
+        yield LearnWorldsClient(credentials, limiter=RateLimiter(rate_limit, RATE_WINDOW_SECONDS),
+                                max_retries=max_retries)
+
+
+def parse_arguments(pairs: list[str], as_json: str | None) -> dict:
+    """--json '{...}' then each --arg key=value on top; a value is read as JSON where it parses."""
+    arguments: dict = {}
+    if as_json:
+        try:
+            arguments = json.loads(as_json)
+        except ValueError as exc:
+            fail(f"--json: not valid JSON ({exc}); give an object such as '{{\"limit\": 5}}'", code=2)
+        if not isinstance(arguments, dict):
+            fail("--json: give a JSON object such as '{\"limit\": 5}'", code=2)
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            fail(f"--arg {pair!r}: write it as key=value, e.g. --arg limit=5", code=2)
+        try:
+            arguments[key] = json.loads(raw)
+        except ValueError:
+            arguments[key] = raw
+    return arguments
+
+
+@app.command()
+def call(
+    tool: Annotated[str, typer.Argument(help="Tool name, as listed by `learnworlds-mcp list-tools`.")],
+    arg: Annotated[Optional[list[str]], typer.Option(
+        "--arg", help="key=value; the value is read as JSON where it parses (limit=5 is a number). Repeatable.")] = None,
+    as_json: Annotated[Optional[str], typer.Option("--json", help="All arguments as one JSON object.")] = None,
+    sandbox: Sandbox = False,
+    profile: Profile = "default",
+    api_url: ApiUrl = None,
+    rate_limit: RateLimit = 30,
+    max_retries: MaxRetries = 2,
+) -> None:
+    """Run one tool through the server code (an in-memory MCP client) and print its result as JSON."""
+    from .filters import Selection, select
+    from .registry import load
+
+    arguments = parse_arguments(arg or [], as_json)
+    try:
+        operations = select(load(), Selection(tools=(tool,)))
+    except SelectionError as exc:
+        fail(str(exc), code=2)
+    with school_client(profile, api_url, sandbox, rate_limit, max_retries) as client:
+        import anyio
+
+        from .server import call_in_memory
+
+        result = anyio.run(call_in_memory, operations, client, tool, arguments)
+    text = result.content[0].text if result.content else "{}"
+    if result.is_error:
+        typer.echo(json.dumps(json.loads(text), indent=2, ensure_ascii=False), err=True)
+        raise typer.Exit(1)
+    typer.echo(json.dumps(result.structured_content, indent=2, ensure_ascii=False))
 
 
 @auth_app.command("login")

@@ -86,3 +86,15 @@ async def serve_stdio(operations: list[Operation], client: LearnWorldsClient) ->
             await server.run(read_stream, write_stream, server.create_initialization_options())
     finally:
         await client.aclose()
+
+
+async def call_in_memory(operations: list[Operation], client: LearnWorldsClient, name: str,
+                         arguments: dict[str, Any]) -> types.CallToolResult:
+    """One tool call through the real server, over the SDK's in-memory client (the `call` command)."""
+    from mcp import Client
+
+    try:
+        async with Client(build_server(operations, client)) as session:
+            return await session.call_tool(name, arguments)
+    finally:
+        await client.aclose()
