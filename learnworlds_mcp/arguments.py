@@ -22,6 +22,7 @@ class Request:
     body: dict[str, Any] = field(default_factory=dict)
     limit: int | None = None
     next_cursor: str | None = None
+    fields: list[str] | None = None  # parsed from the comma list
 
 
 def _types(schema: dict[str, Any]) -> set[str]:
@@ -96,6 +97,9 @@ def validate(operation: Operation, arguments: dict[str, Any] | None) -> Request:
     request = Request(limit=arguments.get("limit"), next_cursor=arguments.get("next_cursor"))
     for name, value in arguments.items():
         if name in PAGING_ARGUMENTS and operation.paging:
+            continue
+        if name == "fields" and operation.shapeable:
+            request.fields = [f.strip() for f in value.split(",") if f.strip()] or None
             continue
         location = operation.location_of(name)
         getattr(request, location)[name] = value

@@ -33,6 +33,7 @@ class Credentials:
     access_token: str | None = field(default=None, repr=False)
     client_secret: str | None = field(default=None, repr=False)
     sources: dict[str, str] = field(default_factory=dict)
+    expires_at: float | None = None
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -92,6 +93,7 @@ def resolve(profile: str = "default", env: dict[str, str] | None = None) -> Cred
     elif client_secret:
         sources["secret"] = "environment (LEARNWORLDS_CLIENT_SECRET)"
     elif stored:
+        _expire_if_due(profile, stored)
         secret = profiles.read_secret(profile)
         if secret:
             sources["secret"] = f"OS keyring ({profiles.KEYRING_SERVICE}/{profile}, {stored.secret_kind})"
@@ -109,8 +111,21 @@ def resolve(profile: str = "default", env: dict[str, str] | None = None) -> Cred
     else:
         api_url = api_url_for(school_url)
         sources["api_url"] = "derived from school_url"
+    expires_at = stored.expires_at if stored and sources.get("secret", "").startswith("OS keyring") else None
     return Credentials(api_url=api_url, client_id=client_id, access_token=access_token,
-                       client_secret=client_secret, sources=sources)
+                       client_secret=client_secret, sources=sources, expires_at=expires_at)
+
+
+def _expire_if_due(name: str, stored: profiles.Profile) -> None:
+    """A profile past its expiry loses its secret now, and refuses to serve."""
+    if stored.expires_at is None or time.time() < stored.expires_at:
+        return
+    profiles.delete_secret(name)
+    from .policy import iso
+
+    raise CredentialsError(f"profile {name!r} expired at {iso(stored.expires_at)} and its secret was deleted "
+                           "from the keyring; ask the administrator for new access and run "
+                           "`learnworlds-mcp auth login` again")
 
 
 class TokenSource:

@@ -28,6 +28,10 @@ app = typer.Typer(
 auth_app = typer.Typer(help="Store, show and remove LearnWorlds credentials (secret in the OS keyring).",
                        no_args_is_help=True)
 app.add_typer(auth_app, name="auth")
+install_app = typer.Typer(help="Add this server to an MCP host's configuration (never with a secret).",
+                          no_args_is_help=True)
+app.add_typer(install_app, name="install")
+PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 Methods = Annotated[Optional[str], typer.Option(
     "--methods", envvar="LEARNWORLDS_METHODS", show_envvar=True,
@@ -57,6 +61,29 @@ MaxRetries = Annotated[int, typer.Option(
 Sandbox = Annotated[bool, typer.Option(
     "--sandbox", envvar="LEARNWORLDS_SANDBOX", show_envvar=True,
     help="Use a seeded sandbox school started in-process on a free loopback port: no account, no credentials.")]
+
+
+DryRun = Annotated[bool, typer.Option(
+    "--dry-run", envvar="LEARNWORLDS_DRY_RUN", show_envvar=True,
+    help="Write tools return the exact request they would send, and send nothing; reads still work.")]
+MaxWrites = Annotated[Optional[int], typer.Option(
+    "--max-writes", envvar="LEARNWORLDS_MAX_WRITES", show_envvar=True, min=0,
+    help="Refuse further writes after this many in one server run.")]
+AuditLogPath = Annotated[Optional[str], typer.Option(
+    "--audit-log", envvar="LEARNWORLDS_AUDIT_LOG", show_envvar=True,
+    help="Append one JSON line per tool call to this file (created owner-only).")]
+ExpiresAt = Annotated[Optional[str], typer.Option(
+    "--expires-at", envvar="LEARNWORLDS_EXPIRES_AT", show_envvar=True,
+    help="ISO 8601 time after which every tool call is refused (e.g. 2026-12-01T18:00:00Z).")]
+Ttl = Annotated[Optional[str], typer.Option(
+    "--ttl", envvar="LEARNWORLDS_TTL", show_envvar=True,
+    help="Like --expires-at, as a duration from now: 30m, 8h, 2d.")]
+MaxResultBytes = Annotated[int, typer.Option(
+    "--max-result-bytes", envvar="LEARNWORLDS_MAX_RESULT_BYTES", show_envvar=True, min=2000,
+    help="Cut larger results at an item boundary (default about 20,000 tokens).")]
+KeepEmpty = Annotated[bool, typer.Option(
+    "--keep-empty", envvar="LEARNWORLDS_KEEP_EMPTY", show_envvar=True,
+    help="Keep null and empty values in results (they are left out by default to save context).")]
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -131,6 +158,13 @@ def serve(
         help="Log level for stderr: debug, info, warning, error.")] = "warning",
     rate_limit: RateLimit = 30,
     max_retries: MaxRetries = 2,
+    dry_run: DryRun = False,
+    max_writes: MaxWrites = None,
+    audit_log: AuditLogPath = None,
+    expires_at: ExpiresAt = None,
+    ttl: Ttl = None,
+    max_result_bytes: MaxResultBytes = 80_000,
+    keep_empty: KeepEmpty = False,
 ) -> None:
     """Run the MCP server over stdio (what Claude Desktop and Claude Code start). Logs go to stderr."""
     level = getattr(logging, log_level.upper(), None)
@@ -138,14 +172,36 @@ def serve(
         fail(f"--log-level: {log_level!r} is not one of debug, info, warning, error", code=2)
     logging.basicConfig(stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     operations = selected_operations(methods, tags, tools, exclude_tools)
+    policy = make_policy(expires_at, ttl, dry_run, max_writes)
     with school_client(profile, api_url, sandbox, rate_limit, max_retries) as client:
         import anyio
 
+        from .audit import AuditLog
+        from .executor import Runtime
         from .server import serve_stdio
 
+        if client.credentials.expires_at is not None:
+            policy.expires_at = min(filter(None, (policy.expires_at, client.credentials.expires_at)))
+        audit = AuditLog(audit_log, secrets=client.credentials.secrets) if audit_log else None
+        runtime = Runtime(client, policy, max_result_bytes, keep_empty)
         logging.getLogger("learnworlds_mcp").info("serving %d tools for %s", len(operations),
                                                   client.credentials.api_url)
-        anyio.run(serve_stdio, operations, client)
+        try:
+            anyio.run(serve_stdio, operations, runtime, audit)
+        finally:
+            if audit:
+                audit.close()
+
+
+def make_policy(expires_at: str | None, ttl: str | None, dry_run: bool, max_writes: int | None):
+    """The run's Policy, or exit 2 naming the flag when a time is malformed or already past."""
+    from .policy import Policy, expiry_from
+
+    try:
+        expiry = expiry_from(expires_at, ttl)
+    except ValueError as exc:
+        fail(f"--expires-at/--ttl: {exc}", code=2)
+    return Policy(expires_at=expiry, dry_run=dry_run, max_writes=max_writes)
 
 
 @contextmanager
@@ -206,6 +262,9 @@ def call(
     api_url: ApiUrl = None,
     rate_limit: RateLimit = 30,
     max_retries: MaxRetries = 2,
+    dry_run: DryRun = False,
+    max_result_bytes: MaxResultBytes = 80_000,
+    keep_empty: KeepEmpty = False,
 ) -> None:
     """Run one tool through the server code (an in-memory MCP client) and print its result as JSON."""
     from .filters import Selection, select
@@ -219,9 +278,11 @@ def call(
     with school_client(profile, api_url, sandbox, rate_limit, max_retries) as client:
         import anyio
 
+        from .executor import Runtime
         from .server import call_in_memory
 
-        result = anyio.run(call_in_memory, operations, client, tool, arguments)
+        runtime = Runtime(client, make_policy(None, None, dry_run, None), max_result_bytes, keep_empty)
+        result = anyio.run(call_in_memory, operations, runtime, tool, arguments)
     text = result.content[0].text if result.content else "{}"
     if result.is_error:
         typer.echo(json.dumps(json.loads(text), indent=2, ensure_ascii=False), err=True)
@@ -240,6 +301,9 @@ def auth_login(
     secret_stdin: Annotated[bool, typer.Option(
         "--secret-stdin", help="Read the secret from standard input instead of a hidden prompt (for scripts).")] = False,
     api_url: Annotated[Optional[str], typer.Option("--api-url", help="Override the API base (rarely needed).")] = None,
+    expires_at: Annotated[Optional[str], typer.Option(
+        "--expires-at", help="ISO 8601 time after which the stored secret is deleted at its next use.")] = None,
+    ttl: Annotated[Optional[str], typer.Option("--ttl", help="Like --expires-at, as a duration: 30m, 8h, 2d.")] = None,
 ) -> None:
     """Store a school's settings in the config file and its secret in the OS keyring."""
     from . import auth, profiles
@@ -251,6 +315,12 @@ def auth_login(
         api_url = auth.normalize_url(api_url, "--api-url") if api_url else None
     except CredentialsError as exc:
         fail(str(exc), code=2)
+    from .policy import expiry_from
+
+    try:
+        expiry = expiry_from(expires_at, ttl)
+    except ValueError as exc:
+        fail(f"--expires-at/--ttl: {exc}", code=2)
     kind = "client_secret" if use_client_secret else "access_token"
     label = "Client secret" if use_client_secret else "Access token"
     if secret_stdin:
@@ -262,11 +332,16 @@ def auth_login(
     try:
         profiles.store_secret(profile, secret)
         profiles.save_profile(profile, profiles.Profile(school_url=school_url, client_id=client_id.strip(),
-                                                        secret_kind=kind, api_url=api_url))
+                                                        secret_kind=kind, api_url=api_url,
+                                                        expires_at=expiry))
     except LearnWorldsMCPError as exc:
         fail(str(exc))
     typer.echo(f"Saved profile {profile!r}: settings in {profiles.config_path()}, "
                f"{label.lower()} in the OS keyring.")
+    if expiry:
+        from .policy import iso
+
+        typer.echo(f"Access through this profile ends at {iso(expiry)}.")
 
 
 @auth_app.command("status")
@@ -299,6 +374,82 @@ def auth_logout(profile: Profile = "default") -> None:
         typer.echo(f"Nothing stored for profile {profile!r}.")
         return
     typer.echo(f"Removed profile {profile!r}.")
+
+
+ServerName = Annotated[str, typer.Option("--name", help="The server's name in the host's config.")]
+Command = Annotated[Optional[str], typer.Option(
+    "--command", help="Path of the learnworlds-mcp executable (default: this installation's).")]
+
+
+def _serve_args(ctx: typer.Context) -> list[str]:
+    """The extra arguments are `serve` flags; check their filters now rather than in the host."""
+    args = list(ctx.args)
+    values = {flag: args[i + 1] for i, flag in enumerate(args[:-1])
+              if flag in ("--methods", "--tags", "--tools", "--exclude-tools")}
+    selected_operations(values.get("--methods"), values.get("--tags"), values.get("--tools"),
+                        values.get("--exclude-tools"))
+    return args
+
+
+@install_app.command("claude-desktop", context_settings=PASS_THROUGH)
+def install_claude_desktop(
+    ctx: typer.Context,
+    name: ServerName = "learnworlds",
+    profile: Optional[str] = typer.Option(None, "--profile", help="Stored profile the server should use."),
+    command: Command = None,
+    print_only: Annotated[bool, typer.Option("--print", help="Show the entry; write nothing.")] = False,
+) -> None:
+    """Add or update one server entry in claude_desktop_config.json; other entries stay as they are.
+
+    Any further arguments are `serve` flags, e.g. `install claude-desktop --methods read`.
+    """
+    from . import hosts
+
+    try:
+        entry = hosts.server_entry(command or hosts.executable_path(), _serve_args(ctx), profile)
+        if print_only:
+            typer.echo(json.dumps({"mcpServers": {name: entry}}, indent=2))
+            return
+        plan = hosts.plan_desktop_install(hosts.desktop_config_path(), name, entry)
+        backup = hosts.apply_install(plan)
+    except LearnWorldsMCPError as exc:
+        fail(str(exc))
+    if not plan.changed:
+        typer.echo(f"{plan.path} already has this {name!r} entry; nothing changed.")
+        return
+    typer.echo(f"Wrote the {name!r} entry to {plan.path}" + (f" (backup: {backup})" if backup else "") + ".")
+    if plan.dropped_env:
+        typer.echo(f"Note: the old entry's env ({', '.join(plan.dropped_env)}) was dropped; keep secrets in the "
+                   "keyring with `learnworlds-mcp auth login`.")
+    typer.echo("Restart Claude Desktop to load it.")
+
+
+@install_app.command("claude-code", context_settings=PASS_THROUGH)
+def install_claude_code(
+    ctx: typer.Context,
+    name: ServerName = "learnworlds",
+    profile: Optional[str] = typer.Option(None, "--profile", help="Stored profile the server should use."),
+    command: Command = None,
+    scope: Annotated[Optional[str], typer.Option("--scope", help="local, project or user.")] = None,
+    run_it: Annotated[bool, typer.Option("--run", help="Run `claude mcp add` instead of printing it.")] = False,
+) -> None:
+    """Print (or run with --run) the `claude mcp add` command for this server.
+
+    Any further arguments are `serve` flags, e.g. `install claude-code --methods read`.
+    """
+    import subprocess
+
+    from . import hosts
+
+    try:
+        argv = hosts.claude_code_command(name, command or hosts.executable_path(), _serve_args(ctx), profile, scope)
+        if not run_it:
+            typer.echo(hosts.format_command(argv))
+            return
+        argv[0] = hosts.claude_executable()
+    except LearnWorldsMCPError as exc:
+        fail(str(exc))
+    raise typer.Exit(subprocess.call(argv))
 
 
 def run() -> None:

@@ -2,33 +2,86 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
-from . import pagination
-from .arguments import validate
+from . import pagination, shaping
+from .arguments import Request, validate
 from .client import LearnWorldsClient, build_path
+from .policy import Policy
 from .registry import Operation
 
+DEFAULT_MAX_RESULT_BYTES = 80_000  # about 20,000 tokens
 
-async def execute(operation: Operation, arguments: dict[str, Any] | None, client: LearnWorldsClient) -> dict[str, Any]:
-    """Validate, send, and shape the answer; raises ArgumentError or ApiError."""
+
+@dataclass
+class Runtime:
+    """Everything a call needs besides its arguments, shared by all calls of one server run."""
+
+    client: LearnWorldsClient
+    policy: Policy = field(default_factory=Policy)
+    max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES
+    keep_empty: bool = False
+
+
+async def execute(operation: Operation, arguments: dict[str, Any] | None, runtime: Runtime) -> dict[str, Any]:
+    """Validate, check the policy, send, and shape the answer; raises ArgumentError, PolicyError or ApiError."""
     request = validate(operation, arguments)
     path = build_path(operation.path, request.path)
     body = request.body if operation.params.get("body") else None
+    runtime.policy.admit(operation)
+    if runtime.policy.dry_run and not operation.read_only:
+        return {"dry_run": True, "request": {"method": operation.method, "path": path,
+                                             "query": request.query, "body": body}}
     safe = operation.read_only or (operation.method in ("PUT", "DELETE") and operation.idempotent)
-    if operation.paging:
-        filters = {"path": request.path, "query": request.query}
-        plan = pagination.plan_page(operation.paging, pagination.fingerprint(operation.name, filters),
-                                    request.limit, request.next_cursor)
-        query = {**request.query, **pagination.page_query(operation.paging, plan)}
-        answer = await client.send(operation.method, path, query, body, retry_safe=safe)
-        meta = answer.get("meta") if isinstance(answer, dict) else None
-        page = pagination.slice_page(plan, operation.items_of(answer), meta)
-        result: dict[str, Any] = {"result": page.items, "next_cursor": page.next_cursor}
-        if page.total is not None:
-            result["total"] = page.total
-        return result
-    answer = await client.send(operation.method, path, request.query, body, retry_safe=safe)
-    if operation.is_list:
-        return {"result": operation.items_of(answer), "next_cursor": None}
-    return answer if isinstance(answer, dict) else {"result": answer}
+    send = runtime.client.send
+    if not operation.paging:
+        answer = await send(operation.method, path, request.query, body, retry_safe=safe)
+        if operation.is_list:
+            return _fit_list(_shape(operation.items_of(answer), request, runtime), None, runtime)
+        return _fit_object(_shape(answer if isinstance(answer, dict) else {"result": answer}, request, runtime),
+                           runtime)
+    filters = {"path": request.path, "query": request.query}
+    plan = pagination.plan_page(operation.paging, pagination.fingerprint(operation.name, filters),
+                                request.limit, request.next_cursor)
+    query = {**request.query, **pagination.page_query(operation.paging, plan)}
+    answer = await send(operation.method, path, query, body, retry_safe=safe)
+    meta = answer.get("meta") if isinstance(answer, dict) else None
+    page = pagination.slice_page(plan, operation.items_of(answer), meta)
+    result = _fit_list(_shape(page.items, request, runtime), plan, runtime, page.next_cursor)
+    if page.total is not None:
+        result["total"] = page.total
+    return result
+
+
+def _shape(value: Any, request: Request, runtime: Runtime) -> Any:
+    if request.fields:
+        value = shaping.pick(value, shaping.field_tree(request.fields))
+    return value if runtime.keep_empty else shaping.drop_empty(value)
+
+
+def _fit_list(items: list[Any], plan: pagination.PagePlan | None, runtime: Runtime,
+              next_cursor: str | None = None) -> dict[str, Any]:
+    """{result, next_cursor}, cut at an item boundary when it would exceed the byte budget."""
+    def wrap(kept: list[Any]) -> dict[str, Any]:
+        return {"result": kept, "next_cursor": "x" * 64, "truncated": "x" * 300}
+
+    kept = shaping.fit_items(items, runtime.max_result_bytes, wrap)
+    if kept == len(items):
+        return {"result": items, "next_cursor": next_cursor}
+    if plan is not None:
+        cursor = pagination.encode_cursor(plan.page, plan.offset + kept, plan.per_page, plan.fingerprint)
+        note = (f"Cut to {kept} of {len(items)} items to fit {runtime.max_result_bytes} bytes; next_cursor "
+                "continues right after them. Ask for a smaller limit, or fewer fields, to avoid cuts.")
+        return {"result": items[:kept], "next_cursor": cursor, "truncated": note}
+    note = (f"Cut to {kept} of {len(items)} items to fit {runtime.max_result_bytes} bytes; this list has no "
+            "paging, so narrow it with filters or ask for fewer fields to see the rest.")
+    return {"result": items[:kept], "next_cursor": None, "truncated": note}
+
+
+def _fit_object(value: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
+    kept, dropped = shaping.fit_object(value, runtime.max_result_bytes - 400)
+    if dropped:
+        kept["truncated"] = (f"Left out fields {', '.join(dropped)} to fit {runtime.max_result_bytes} bytes; "
+                             "ask for them with fields to see them.")
+    return kept

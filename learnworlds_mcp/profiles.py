@@ -31,6 +31,7 @@ class Profile:
     client_id: str
     secret_kind: str = "access_token"
     api_url: str | None = None
+    expires_at: float | None = None
 
 
 def config_dir() -> Path:

@@ -16,9 +16,11 @@ from mcp.server.lowlevel import Server
 from mcp.shared.exceptions import MCPError
 
 from . import __version__
+from .audit import AuditLog
 from .client import LearnWorldsClient
 from .errors import ApiError, ArgumentError, CredentialsError
-from .executor import execute
+from .executor import Runtime, execute
+from .policy import PolicyError
 from .registry import Operation
 
 log = logging.getLogger("learnworlds_mcp")
@@ -26,8 +28,9 @@ log = logging.getLogger("learnworlds_mcp")
 INSTRUCTIONS = (
     "Tools for one LearnWorlds school. List tools return {result, next_cursor, total}: pass "
     "next_cursor back unchanged to get the next items, and stop when it is null. Dates are Unix "
-    "seconds. User ids also accept the user's email. The school allows 30 requests per 10 s; on a "
-    "rate-limit error wait the seconds it gives."
+    "seconds. User ids also accept the user's email. Reads take fields='a,b.c' to return only those "
+    "fields (dot paths reach nested ones). Empty values (null, empty text or lists) are left out of "
+    "results. The school allows 30 requests per 10 s; on a rate-limit error wait the seconds it gives."
 )
 
 
@@ -41,8 +44,11 @@ def error_result(message: str, **details: Any) -> types.CallToolResult:
     return types.CallToolResult(content=[types.TextContent(type="text", text=dumps(payload))], is_error=True)
 
 
-def build_server(operations: list[Operation], client: LearnWorldsClient | Any) -> Server:
-    """A Server exposing exactly `operations`; `client` sends the HTTP requests."""
+def build_server(operations: list[Operation], runtime: Runtime | LearnWorldsClient,
+                 audit: AuditLog | None = None) -> Server:
+    """A Server exposing exactly `operations`; the runtime sends the requests and applies the policy."""
+    if not isinstance(runtime, Runtime):
+        runtime = Runtime(client=runtime)
     by_name = {op.name: op for op in operations}
     tools = [types.Tool.model_validate(op.tool()) for op in operations]
 
@@ -53,48 +59,62 @@ def build_server(operations: list[Operation], client: LearnWorldsClient | Any) -
         operation = by_name.get(params.name)
         if operation is None:
             raise MCPError(types.INVALID_PARAMS, f"Unknown tool {params.name!r}: this server does not offer it.")
-        started = time.monotonic()
-        try:
-            structured = await execute(operation, params.arguments, client)
-        except ArgumentError as exc:
-            outcome = error_result(str(exc))
-        except ApiError as exc:
-            outcome = error_result(str(exc), status=exc.status, **{k: v for k, v in exc.details.items() if k != "status"})
-        except CredentialsError as exc:
-            outcome = error_result(str(exc))
-        except Exception as exc:  # a bug must not kill the session; the model gets a clean error
-            log.exception("tool %s failed unexpectedly", operation.name)
-            outcome = error_result(f"Internal error in learnworlds-mcp ({type(exc).__name__}); see the server log.")
-        else:
-            outcome = types.CallToolResult(content=[types.TextContent(type="text", text=dumps(structured))],
-                                           structured_content=structured)
-        log.info("%s %s in %.0f ms", operation.name, "error" if outcome.is_error else "ok",
-                 (time.monotonic() - started) * 1000)
-        return outcome
+        return await run_tool(operation, params.arguments, runtime, audit)
 
     return Server("learnworlds-mcp", version=__version__, title="LearnWorlds",
                   instructions=INSTRUCTIONS, on_list_tools=list_tools, on_call_tool=call_tool)
 
 
-async def serve_stdio(operations: list[Operation], client: LearnWorldsClient) -> None:
+async def run_tool(operation: Operation, arguments: dict[str, Any] | None, runtime: Runtime,
+                   audit: AuditLog | None = None) -> types.CallToolResult:
+    """Execute one call; every failure becomes an error result, and the call is logged and audited."""
+    started = time.monotonic()
+    sent_before = runtime.client.requests_sent
+    status: int | None = None
+    try:
+        structured = await execute(operation, arguments, runtime)
+    except (ArgumentError, PolicyError, CredentialsError) as exc:
+        outcome, kind = error_result(str(exc)), "refused" if isinstance(exc, PolicyError) else "error"
+    except ApiError as exc:
+        status = exc.status
+        extra = {k: v for k, v in exc.details.items() if k != "status"}
+        outcome, kind = error_result(str(exc), status=exc.status, **extra), "error"
+    except Exception as exc:  # a bug must not kill the session; the model gets a clean error
+        log.exception("tool %s failed unexpectedly", operation.name)
+        outcome = error_result(f"Internal error in learnworlds-mcp ({type(exc).__name__}); see the server log.")
+        kind = "error"
+    else:
+        outcome = types.CallToolResult(content=[types.TextContent(type="text", text=dumps(structured))],
+                                       structured_content=structured)
+        kind = "dry_run" if structured.get("dry_run") is True else "ok"
+    elapsed_ms = round((time.monotonic() - started) * 1000, 1)
+    log.info("%s %s in %.0f ms", operation.name, kind, elapsed_ms)
+    if audit is not None:
+        audit.record(tool=operation.name, arguments=arguments or {}, outcome=kind,
+                     status=status if status is not None else (200 if kind == "ok" else None),
+                     duration_ms=elapsed_ms, requests=runtime.client.requests_sent - sent_before)
+    return outcome
+
+
+async def serve_stdio(operations: list[Operation], runtime: Runtime, audit: AuditLog | None = None) -> None:
     """Serve over stdin/stdout until the client closes the stream."""
     from mcp.server.stdio import stdio_server
 
-    server = build_server(operations, client)
+    server = build_server(operations, runtime, audit)
     try:
         async with stdio_server() as (read_stream, write_stream):
             await server.run(read_stream, write_stream, server.create_initialization_options())
     finally:
-        await client.aclose()
+        await runtime.client.aclose()
 
 
-async def call_in_memory(operations: list[Operation], client: LearnWorldsClient, name: str,
+async def call_in_memory(operations: list[Operation], runtime: Runtime, name: str,
                          arguments: dict[str, Any]) -> types.CallToolResult:
     """One tool call through the real server, over the SDK's in-memory client (the `call` command)."""
     from mcp import Client
 
     try:
-        async with Client(build_server(operations, client)) as session:
+        async with Client(build_server(operations, runtime)) as session:
             return await session.call_tool(name, arguments)
     finally:
-        await client.aclose()
+        await runtime.client.aclose()

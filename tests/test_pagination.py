@@ -9,7 +9,7 @@ from learnworlds_mcp import pagination
 from learnworlds_mcp.auth import Credentials
 from learnworlds_mcp.client import LearnWorldsClient
 from learnworlds_mcp.errors import ArgumentError
-from learnworlds_mcp.executor import execute
+from learnworlds_mcp.executor import Runtime, execute
 from learnworlds_mcp.registry import Paging
 
 API = "https://school.example/admin/api"
@@ -45,7 +45,7 @@ async def collect(operation, client, limits, **args):
         arguments = dict(args, limit=limit)
         if cursor:
             arguments["next_cursor"] = cursor
-        result = await execute(operation, arguments, client)
+        result = await execute(operation, arguments, Runtime(client))
         seen += [item["id"] for item in result["result"]]
         cursor, calls = result["next_cursor"], calls + 1
         if cursor is None:

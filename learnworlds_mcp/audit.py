@@ -1,0 +1,49 @@
+"""The audit log: one JSON line per tool call, owner-only, appended safely by concurrent calls."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+_SENSITIVE = ("password", "secret", "token", "authorization")
+
+
+def redact(arguments: Any, secrets: tuple[str, ...] = ()) -> Any:
+    """Arguments with sensitive-looking keys and any known secret value masked."""
+    if isinstance(arguments, dict):
+        return {k: "***" if any(s in k.lower() for s in _SENSITIVE) else redact(v, secrets)
+                for k, v in arguments.items()}
+    if isinstance(arguments, list):
+        return [redact(v, secrets) for v in arguments]
+    if isinstance(arguments, str):
+        for secret in secrets:
+            if secret and secret in arguments:
+                arguments = arguments.replace(secret, "***")
+    return arguments
+
+
+class AuditLog:
+    """Appends records to a file created with mode 0600; each record is one write of one line."""
+
+    def __init__(self, path: str | Path, secrets: tuple[str, ...] = ()):
+        self.path = Path(path).expanduser()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # O_APPEND makes each single write land whole at the end, even from several calls at once.
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self._secrets = secrets
+
+    def record(self, **fields: Any) -> None:
+        entry = {"time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), **fields}
+        if "arguments" in entry:
+            entry["arguments"] = redact(entry["arguments"], self._secrets)
+        line = json.dumps(entry, separators=(",", ":"), ensure_ascii=False, default=str)
+        for secret in self._secrets:
+            if secret:
+                line = line.replace(secret, "***")
+        os.write(self._fd, (line + "\n").encode())
+
+    def close(self) -> None:
+        os.close(self._fd)

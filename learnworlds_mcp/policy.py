@@ -1,0 +1,79 @@
+"""What a server run allows: an expiry time, dry-run writes, and a cap on writes."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from .errors import LearnWorldsMCPError
+from .registry import Operation
+
+_TTL = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+class PolicyError(LearnWorldsMCPError):
+    """A call refused by the server's own rules (expired access, write cap); nothing was sent."""
+
+
+def parse_ttl(text: str) -> float:
+    """'30m', '8h', '2d' -> seconds."""
+    match = _TTL.match(text or "")
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(f"{text!r} is not a duration; write a number and a unit, such as 30m, 8h or 2d")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def parse_time(text: str) -> float:
+    """An ISO 8601 time ('2026-12-01T18:00:00+01:00', '2026-12-01') -> Unix seconds; naive means UTC."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{text!r} is not an ISO 8601 time; write e.g. 2026-12-01T18:00:00Z") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
+def expiry_from(expires_at: str | None, ttl: str | None, now: float | None = None) -> float | None:
+    """One expiry time from --expires-at or --ttl (not both); ValueError with the fix otherwise."""
+    if expires_at and ttl:
+        raise ValueError("give --expires-at or --ttl, not both")
+    now = time.time() if now is None else now
+    if ttl:
+        return now + parse_ttl(ttl)
+    if expires_at:
+        moment = parse_time(expires_at)
+        if moment <= now:
+            raise ValueError(f"{expires_at} is already past; give a time in the future")
+        return moment
+    return None
+
+
+def iso(moment: float) -> str:
+    return datetime.fromtimestamp(moment, tz=timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Policy:
+    """Rules checked before any request leaves; shared by every call of one server run."""
+
+    expires_at: float | None = None
+    dry_run: bool = False
+    max_writes: int | None = None
+    writes_done: int = field(default=0)
+
+    def admit(self, operation: Operation) -> None:
+        """Raise PolicyError when the call must not reach LearnWorlds; count admitted writes."""
+        if self.expires_at is not None and time.time() >= self.expires_at:
+            raise PolicyError(f"Access expired at {iso(self.expires_at)}: this server no longer calls "
+                              "LearnWorlds. Ask the administrator for a new grant.")
+        if operation.read_only or self.dry_run:
+            return
+        if self.max_writes is not None and self.writes_done >= self.max_writes:
+            raise PolicyError(f"Write refused: this server allows {self.max_writes} write(s) per run and all "
+                              "were used. Nothing was sent; ask the administrator to restart it with a higher "
+                              "--max-writes if more changes are intended.")
+        self.writes_done += 1
