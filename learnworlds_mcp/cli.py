@@ -86,6 +86,12 @@ KeepEmpty = Annotated[bool, typer.Option(
     help="Keep null and empty values in results (they are left out by default to save context).")]
 
 
+Exposure = Annotated[str, typer.Option(
+    "--exposure", envvar="LEARNWORLDS_EXPOSURE", show_envvar=True,
+    help="tools: every selected tool is listed; discovery: four meta-tools search, describe and run them "
+         "(a few KB of context instead of tens).")]
+
+
 def fail(message: str, code: int = 1) -> None:
     typer.echo(f"Error: {message}", err=True)
     raise typer.Exit(code)
@@ -124,9 +130,26 @@ def list_tools(
     tools: Tools = None,
     exclude_tools: ExcludeTools = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the tool definitions as the server sends them.")] = False,
+    exposure: Exposure = "tools",
 ) -> None:
     """List the tools a server with these filters would offer. Needs no credentials."""
     operations = selected_operations(methods, tags, tools, exclude_tools)
+    if exposure == "discovery":
+        from .discovery import meta_tools
+        from .registry import model_visible_bytes
+
+        definitions = meta_tools(operations)
+        if as_json:
+            typer.echo(json.dumps(definitions, indent=2, ensure_ascii=False))
+            return
+        for tool in definitions:
+            typer.echo(f"{tool['name']:30}  {tool['description']}")
+        size = sum(model_visible_bytes(t) for t in definitions)
+        typer.echo(f"\n{len(definitions)} meta-tools over {len(operations)} operations, {size:,} model-visible "
+                   f"bytes (about {size // 4:,} tokens per turn)")
+        return
+    if exposure != "tools":
+        fail(f"--exposure: {exposure!r} is not one of tools, discovery", code=2)
     if as_json:
         rows = [dict(op.tool(), http_method=op.method, path=op.path, kind=op.kind, tags=list(op.tags))
                 for op in operations]
@@ -165,12 +188,15 @@ def serve(
     ttl: Ttl = None,
     max_result_bytes: MaxResultBytes = 80_000,
     keep_empty: KeepEmpty = False,
+    exposure: Exposure = "tools",
 ) -> None:
     """Run the MCP server over stdio (what Claude Desktop and Claude Code start). Logs go to stderr."""
     level = getattr(logging, log_level.upper(), None)
     if not isinstance(level, int):
         fail(f"--log-level: {log_level!r} is not one of debug, info, warning, error", code=2)
     logging.basicConfig(stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if exposure not in ("tools", "discovery"):
+        fail(f"--exposure: {exposure!r} is not one of tools, discovery", code=2)
     operations = selected_operations(methods, tags, tools, exclude_tools)
     policy = make_policy(expires_at, ttl, dry_run, max_writes)
     with school_client(profile, api_url, sandbox, rate_limit, max_retries) as client:
@@ -187,7 +213,7 @@ def serve(
         logging.getLogger("learnworlds_mcp").info("serving %d tools for %s", len(operations),
                                                   client.credentials.api_url)
         try:
-            anyio.run(serve_stdio, operations, runtime, audit)
+            anyio.run(serve_stdio, operations, runtime, audit, exposure)
         finally:
             if audit:
                 audit.close()

@@ -66,9 +66,12 @@ def error_message(body: Any) -> tuple[str, dict[str, Any]]:
                 parts.append(f"{context}: {text}" if context else str(text))
             else:
                 parts.append(str(item))
-    for key in ("error", "message"):
+    for key in ("error", "message", "detail"):
         if isinstance(body.get(key), str) and body[key] not in parts:
             parts.insert(0, body[key])
+    validation = body.get("validation")  # RFC 7807-style bodies, as from mock servers and gateways
+    if isinstance(validation, list):
+        parts += [str(v.get("message")) for v in validation if isinstance(v, dict) and v.get("message")]
     if isinstance(errors, dict):
         details["fields"] = errors
         parts += [f"{field}: {'; '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}"

@@ -15,7 +15,7 @@ import mcp_types as types
 from mcp.server.lowlevel import Server
 from mcp.shared.exceptions import MCPError
 
-from . import __version__
+from . import __version__, discovery, prompts
 from .audit import AuditLog
 from .client import LearnWorldsClient
 from .errors import ApiError, ArgumentError, CredentialsError
@@ -45,24 +45,62 @@ def error_result(message: str, **details: Any) -> types.CallToolResult:
 
 
 def build_server(operations: list[Operation], runtime: Runtime | LearnWorldsClient,
-                 audit: AuditLog | None = None) -> Server:
-    """A Server exposing exactly `operations`; the runtime sends the requests and applies the policy."""
+                 audit: AuditLog | None = None, exposure: str = "tools") -> Server:
+    """A Server exposing exactly `operations`, as tools or through discovery meta-tools."""
     if not isinstance(runtime, Runtime):
         runtime = Runtime(client=runtime)
     by_name = {op.name: op for op in operations}
-    tools = [types.Tool.model_validate(op.tool()) for op in operations]
+    if exposure == "discovery":
+        definitions = discovery.meta_tools(operations)
+    else:
+        definitions = [op.tool() for op in operations]
+    tools = [types.Tool.model_validate(d) for d in definitions]
+    listed = {d["name"] for d in definitions}
 
     async def list_tools(ctx: Any, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
         return types.ListToolsResult(tools=tools)
 
     async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
-        operation = by_name.get(params.name)
-        if operation is None:
+        if params.name not in listed:
             raise MCPError(types.INVALID_PARAMS, f"Unknown tool {params.name!r}: this server does not offer it.")
-        return await run_tool(operation, params.arguments, runtime, audit)
+        if exposure != "discovery":
+            return await run_tool(by_name[params.name], params.arguments, runtime, audit)
+        return await _run_meta(params.name, params.arguments or {}, operations, by_name, runtime, audit)
+
+    available = set(by_name)
+    schemas = {op.name: op.input_schema for op in operations}
+
+    async def list_prompts(ctx: Any, params: types.PaginatedRequestParams | None) -> types.ListPromptsResult:
+        return types.ListPromptsResult(prompts=prompts.list_prompts(available))
+
+    async def get_prompt(ctx: Any, params: types.GetPromptRequestParams) -> types.GetPromptResult:
+        try:
+            return prompts.render(params.name, params.arguments, available, schemas)
+        except prompts.PromptError as exc:
+            raise MCPError(types.INVALID_PARAMS, str(exc)) from exc
 
     return Server("learnworlds-mcp", version=__version__, title="LearnWorlds",
-                  instructions=INSTRUCTIONS, on_list_tools=list_tools, on_call_tool=call_tool)
+                  instructions=INSTRUCTIONS, on_list_tools=list_tools, on_call_tool=call_tool,
+                  on_list_prompts=list_prompts, on_get_prompt=get_prompt)
+
+
+async def _run_meta(name: str, arguments: dict[str, Any], operations: list[Operation],
+                    by_name: dict[str, Operation], runtime: Runtime, audit: AuditLog | None) -> types.CallToolResult:
+    try:
+        if name == discovery.SEARCH:
+            return _ok(discovery.search(operations, arguments.get("query"), arguments.get("tag"),
+                                        arguments.get("method")))
+        if name == discovery.DESCRIBE:
+            return _ok(discovery.describe(by_name, arguments.get("name")))
+        operation, inner = discovery.target(by_name, name, arguments)
+    except ArgumentError as exc:
+        return error_result(str(exc))
+    return await run_tool(operation, inner, runtime, audit)
+
+
+def _ok(structured: dict[str, Any]) -> types.CallToolResult:
+    return types.CallToolResult(content=[types.TextContent(type="text", text=dumps(structured))],
+                                structured_content=structured)
 
 
 async def run_tool(operation: Operation, arguments: dict[str, Any] | None, runtime: Runtime,
@@ -84,8 +122,7 @@ async def run_tool(operation: Operation, arguments: dict[str, Any] | None, runti
         outcome = error_result(f"Internal error in learnworlds-mcp ({type(exc).__name__}); see the server log.")
         kind = "error"
     else:
-        outcome = types.CallToolResult(content=[types.TextContent(type="text", text=dumps(structured))],
-                                       structured_content=structured)
+        outcome = _ok(structured)
         kind = "dry_run" if structured.get("dry_run") is True else "ok"
     elapsed_ms = round((time.monotonic() - started) * 1000, 1)
     log.info("%s %s in %.0f ms", operation.name, kind, elapsed_ms)
@@ -96,11 +133,12 @@ async def run_tool(operation: Operation, arguments: dict[str, Any] | None, runti
     return outcome
 
 
-async def serve_stdio(operations: list[Operation], runtime: Runtime, audit: AuditLog | None = None) -> None:
+async def serve_stdio(operations: list[Operation], runtime: Runtime, audit: AuditLog | None = None,
+                      exposure: str = "tools") -> None:
     """Serve over stdin/stdout until the client closes the stream."""
     from mcp.server.stdio import stdio_server
 
-    server = build_server(operations, runtime, audit)
+    server = build_server(operations, runtime, audit, exposure)
     try:
         async with stdio_server() as (read_stream, write_stream):
             await server.run(read_stream, write_stream, server.create_initialization_options())

@@ -1,0 +1,86 @@
+"""fields selection, empty values, and results cut to the byte budget at an item boundary."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from learnworlds_mcp import shaping
+from learnworlds_mcp.auth import Credentials
+from learnworlds_mcp.client import LearnWorldsClient
+from learnworlds_mcp.executor import Runtime, execute
+
+API = "https://school.example/admin/api"
+USER = {"id": "u1", "email": "ada@example.com", "last_login": None, "tags": [], "nps_comment": "",
+        "billing_info": {"bf_country": "UK", "bf_city": "London", "bf_taxid": None},
+        "role": {"level": "admin", "name": "Admin"}}
+
+
+def test_pick_follows_dot_paths_and_keeps_id():
+    tree = shaping.field_tree(["email", "billing_info.bf_country", "role.name"])
+    assert shaping.pick(USER, tree) == {"id": "u1", "email": "ada@example.com",
+                                        "billing_info": {"bf_country": "UK"}, "role": {"name": "Admin"}}
+    assert shaping.pick([USER], shaping.field_tree(["nope"])) == [{"id": "u1"}]
+
+
+def test_drop_empty_keeps_false_and_zero():
+    value = {"a": None, "b": "", "c": [], "d": {}, "e": False, "f": 0, "g": {"h": None, "i": 1}}
+    assert shaping.drop_empty(value) == {"e": False, "f": 0, "g": {"i": 1}}
+
+
+def fake_users(count):
+    users = [dict(USER, id=f"u{n:04d}", nps_comment="x" * 300) for n in range(count)]
+
+    def answer(request):
+        page = int(request.url.params.get("page", 1))
+        size = int(request.url.params.get("items_per_page", 20))
+        data = users[(page - 1) * size: page * size]
+        pages = -(-count // size)
+        return httpx.Response(200, json={"data": data, "meta": {"page": page, "totalPages": pages,
+                                                                "totalItems": count, "itemsPerPage": size}})
+    return users, answer
+
+
+def runtime(handler, **options):
+    client = LearnWorldsClient(Credentials(api_url=API, client_id="c", access_token="t"),
+                               transport=httpx.MockTransport(handler), max_retries=0)
+    return Runtime(client, **options)
+
+
+@pytest.mark.anyio
+async def test_a_large_page_is_cut_and_the_cursor_resumes_right_after_the_cut(operations):
+    users_op = next(op for op in operations if op.name == "list_all_learn_worlds_users")
+    users, handler = fake_users(150)
+    rt = runtime(handler, max_result_bytes=6000)
+    seen, cursor, cuts = [], None, 0
+    while True:
+        args = {"limit": 100} | ({"next_cursor": cursor} if cursor else {})
+        result = await execute(users_op, args, rt)
+        assert shaping.size(result) <= 6000
+        cuts += "truncated" in result
+        seen += [u["id"] for u in result["result"]]
+        cursor = result["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [u["id"] for u in users]  # nothing lost, nothing repeated
+    assert cuts > 0
+
+
+@pytest.mark.anyio
+async def test_fields_and_empty_values_shrink_results(operations):
+    users_op = next(op for op in operations if op.name == "list_all_learn_worlds_users")
+    _, handler = fake_users(20)
+    full = await execute(users_op, {"limit": 20}, runtime(handler, keep_empty=True))
+    lean = await execute(users_op, {"limit": 20}, runtime(handler))
+    picked = await execute(users_op, {"limit": 20, "fields": "email, last_login"}, runtime(handler))
+    assert "last_login" in full["result"][0] and "last_login" not in lean["result"][0]
+    assert picked["result"][0] == {"id": "u0000", "email": "ada@example.com"}
+    assert shaping.size(picked) < shaping.size(lean) < shaping.size(full)
+
+
+def test_an_oversized_object_keeps_what_fits():
+    kept, dropped = shaping.fit_object({"a": "x" * 10, "b": "y" * 5000, "c": 1}, 200)
+    assert kept == {"a": "x" * 10, "c": 1} and dropped == ["b"]
+    assert json.dumps(kept)
