@@ -1,0 +1,75 @@
+"""Generated README sections: the tool list and the context-cost table, both read from the registry.
+
+    python -m learnworlds_mcp.docs          # rewrite them in README.md
+A test fails when README.md differs from what this would write, so the docs cannot drift.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from .filters import Selection, select
+from .registry import Operation, load, model_visible_bytes
+
+AREAS = ("directory", "learning", "commerce", "community", "reporting")
+SELECTIONS = [("all tools", Selection()), ("--methods read", Selection(methods=("read",))),
+              ("--methods read --tags directory", Selection(methods=("read",), tags=("directory",)))]
+SELECTIONS += [(f"--tags {area}", Selection(tags=(area,))) for area in AREAS]
+MARKERS = {"tools": ("<!-- tools:start -->", "<!-- tools:end -->"),
+           "cost": ("<!-- cost:start -->", "<!-- cost:end -->")}
+
+
+def summary(operation: Operation) -> str:
+    """The first sentence of a description, for one-line listings."""
+    return operation.description.split(". ")[0].rstrip(".")
+
+
+def tools_table(operations: list[Operation] | None = None) -> str:
+    rows = ["| tool | kind | tags | what it does |", "|---|---|---|---|"]
+    for op in operations or load():
+        rows.append(f"| `{op.name}` | {op.kind} | {', '.join(op.tags)} | {summary(op).replace('|', '/')} |")
+    return "\n".join(rows)
+
+
+def measure(selection: Selection) -> tuple[int, int, int]:
+    """(tools, model-visible bytes, wire bytes of the whole tools/list result) for a selection."""
+    import mcp_types as types
+
+    tools = [op.tool() for op in select(load(), selection)]
+    visible = sum(model_visible_bytes(tool) for tool in tools)
+    result = types.ListToolsResult(tools=[types.Tool.model_validate(tool) for tool in tools])
+    return len(tools), visible, len(result.model_dump_json(by_alias=True, exclude_none=True).encode())
+
+
+def cost_table() -> str:
+    rows = ["| selection | tools | model-visible bytes | est. tokens | tools/list wire bytes |",
+            "|---|---:|---:|---:|---:|"]
+    for label, selection in SELECTIONS:
+        count, visible, wire = measure(selection)
+        rows.append(f"| `{label}` | {count} | {visible:,} | {visible // 4:,} | {wire:,} |")
+    return "\n".join(rows)
+
+
+def rewrite(text: str) -> str:
+    """README text with every generated section replaced by its current content."""
+    for key, body in (("tools", tools_table), ("cost", cost_table)):
+        start, end = MARKERS[key]
+        head, found, rest = text.partition(start)
+        if not found:
+            raise ValueError(f"README.md lacks the marker {start}")
+        _, found, tail = rest.partition(end)
+        if not found:
+            raise ValueError(f"README.md lacks the marker {end}")
+        text = f"{head}{start}\n{body()}\n{end}{tail}"
+    return text
+
+
+def main(path: str = "README.md") -> None:
+    readme = Path(path)
+    readme.write_text(rewrite(readme.read_text(encoding="utf-8")), encoding="utf-8")
+    print(f"updated {readme}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
