@@ -6,6 +6,8 @@ import asyncio
 import json
 from dataclasses import dataclass
 
+import httpx
+
 API_ROOT = "/admin/api"
 
 FAULT_KINDS = ("500", "502_html", "timeout", "drop", "bad_json", "success_false", "429")
@@ -14,8 +16,12 @@ FAULT_KINDS = ("500", "502_html", "timeout", "drop", "bad_json", "success_false"
 DEFAULT_HOLD_SECONDS = 30.0
 
 
-class ConnectionDropped(Exception):
-    """Raised mid-answer so the server closes the connection without finishing the response."""
+class ConnectionDropped(httpx.RemoteProtocolError):
+    """Raised mid-answer so the server closes the connection without finishing the response.
+
+    It is an httpx.RemoteProtocolError so that an in-process client (httpx.ASGITransport),
+    which sees the app's exception itself, meets the same type as one on a real socket.
+    """
 
 
 @dataclass

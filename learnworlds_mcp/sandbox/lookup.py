@@ -35,3 +35,8 @@ def default_role(school: School, level: str) -> str:
     """The id of the built-in role with the given access level."""
     return next(rid for rid, role in school.roles.items()
                 if role["access_level"] == level and not role["custom_role"])
+
+
+def course_named(request: Request, key: str = "id") -> dict:
+    """The course a path parameter names by its slug."""
+    return record(school_of(request).courses, request.path_params[key], "Course")

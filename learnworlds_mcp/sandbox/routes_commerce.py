@@ -10,8 +10,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from .lookup import record, school_of, user_named
-from .replies import bad_request, body_of, invalid, not_found, number, page, paginate, require,
-                      unpaged
+from .replies import (bad_request, body_of, invalid, not_found, number, page, paginate,
+                      require, unpaged)
 from .school import School
 
 PROMOTION_TYPES = ("percentage", "fixed", "flat")
@@ -20,18 +20,22 @@ PAYMENT_METHODS = ("paypal", "other", "bank_transfer", "none")
 
 
 async def list_bundles(request: Request) -> JSONResponse:
+    """GET /v2/bundles, 20 a page."""
     return page(request, list(school_of(request).bundles.values()), 20)
 
 
 async def get_bundle(request: Request) -> JSONResponse:
+    """GET /v2/bundles/{id}."""
     return JSONResponse(record(school_of(request).bundles, request.path_params["id"], "Bundle"))
 
 
 async def list_plans(request: Request) -> JSONResponse:
+    """GET /v2/subscription-plans, 50 a page."""
     return page(request, list(school_of(request).subscription_plans.values()), 50)
 
 
 async def get_plan(request: Request) -> JSONResponse:
+    """GET /v2/subscription-plans/{id}."""
     plans = school_of(request).subscription_plans
     return JSONResponse(record(plans, request.path_params["id"], "Subscription plan"))
 
@@ -42,6 +46,7 @@ def _user_id(request: Request) -> str | None:
 
 
 async def list_subscriptions(request: Request) -> JSONResponse:
+    """GET /v2/user-subscriptions, filtered by user and status."""
     uid, status = _user_id(request), request.query_params.get("status")
     if status and status not in ("active", "inactive", "trial"):
         raise invalid({"status": "The status must be active, inactive or trial."})
@@ -51,6 +56,7 @@ async def list_subscriptions(request: Request) -> JSONResponse:
 
 
 async def list_installments(request: Request) -> JSONResponse:
+    """GET /v2/installments/active, filtered by user and product."""
     query = request.query_params
     uid, pid, kind = _user_id(request), query.get("product_id"), query.get("product_type")
     rows = [i for i in school_of(request).installments
@@ -60,6 +66,7 @@ async def list_installments(request: Request) -> JSONResponse:
 
 
 async def list_payments(request: Request) -> JSONResponse:
+    """GET /v2/payments, newest first, 50 a page unless items_per_page says otherwise."""
     school = school_of(request)
     query = request.query_params
     uid = _user_id(request)
@@ -78,10 +85,12 @@ async def list_payments(request: Request) -> JSONResponse:
 
 
 async def get_payment(request: Request) -> JSONResponse:
+    """GET /v2/payments/{id}."""
     return JSONResponse(record(school_of(request).payments, request.path_params["id"], "Payment"))
 
 
 async def invoice_link(request: Request) -> JSONResponse:
+    """GET /v2/payments/{id}/invoice-link; payments without an invoice are a 404."""
     school = school_of(request)
     payment = record(school.payments, request.path_params["id"], "Payment")
     if not payment["invoice"]:
@@ -96,14 +105,17 @@ async def invoice_link(request: Request) -> JSONResponse:
 
 
 async def list_promotions(request: Request) -> JSONResponse:
+    """GET /v2/promotions, 20 a page."""
     return page(request, list(school_of(request).promotions.values()), 20)
 
 
 async def get_promotion(request: Request) -> JSONResponse:
+    """GET /v2/promotions/{id}."""
     return JSONResponse(record(school_of(request).promotions, request.path_params["id"], "Promotion"))
 
 
 async def create_promotion(request: Request) -> JSONResponse:
+    """POST /v2/promotions."""
     school = school_of(request)
     body = await body_of(request)
     require(body, "name")
@@ -134,11 +146,13 @@ def _code_taken(school: School, code: str) -> bool:
 
 
 async def list_coupons(request: Request) -> JSONResponse:
+    """GET /v2/promotions/{pid}/coupons, unpaged."""
     promo = record(school_of(request).promotions, request.path_params["pid"], "Promotion")
     return unpaged(promo["coupons"])
 
 
 async def create_coupon(request: Request) -> JSONResponse:
+    """POST /v2/promotions/{pid}/coupons; codes are unique across the school."""
     school = school_of(request)
     promo = record(school.promotions, request.path_params["pid"], "Promotion")
     body = await body_of(request)
@@ -153,6 +167,7 @@ async def create_coupon(request: Request) -> JSONResponse:
 
 
 async def create_coupons_bulk(request: Request) -> JSONResponse:
+    """POST /v2/promotions/{id}/coupons-bulk: `quantity` single-use codes with a prefix."""
     school = school_of(request)
     promo = record(school.promotions, request.path_params["id"], "Promotion")
     body = await body_of(request)
@@ -174,6 +189,7 @@ async def create_coupons_bulk(request: Request) -> JSONResponse:
 
 
 async def coupon_usage(request: Request) -> JSONResponse:
+    """GET /v2/promotions/{pid}/coupons/{cid}/usage, where cid is the coupon code."""
     school = school_of(request)
     promo = record(school.promotions, request.path_params["pid"], "Promotion")
     code = request.path_params["cid"]
@@ -196,10 +212,12 @@ def _affiliate(request: Request) -> dict:
 
 
 async def list_affiliates(request: Request) -> JSONResponse:
+    """GET /v2/affiliates, 20 a page."""
     return page(request, list(school_of(request).affiliates.values()), 20)
 
 
 async def make_affiliate(request: Request) -> JSONResponse:
+    """POST /v2/affiliates/{id}: make a user an affiliate, or update their terms."""
     school = school_of(request)
     user = user_named(request)
     body = await body_of(request)
@@ -233,18 +251,21 @@ def _referred(school: School, aid: str) -> list[dict]:
 
 
 async def affiliate_leads(request: Request) -> JSONResponse:
+    """GET /v2/affiliates/{id}/leads: referred users who have not paid."""
     school = school_of(request)
     aid = _affiliate(request)["id"]
     return page(request, [u for u in _referred(school, aid) if not school.payments_by_user.get(u["id"])], 20)
 
 
 async def affiliate_customers(request: Request) -> JSONResponse:
+    """GET /v2/affiliates/{id}/customers: referred users who have paid."""
     school = school_of(request)
     aid = _affiliate(request)["id"]
     return page(request, [u for u in _referred(school, aid) if school.payments_by_user.get(u["id"])], 20)
 
 
 async def affiliate_payments(request: Request) -> JSONResponse:
+    """GET /v2/affiliates/{id}/payments."""
     school = school_of(request)
     aid = _affiliate(request)["id"]
     rows = [p for p in school.payments.values() if (p["affiliate"] or {}).get("id") == aid]
@@ -252,14 +273,17 @@ async def affiliate_payments(request: Request) -> JSONResponse:
 
 
 async def payouts_upcoming(request: Request) -> JSONResponse:
+    """GET /v2/affiliates/{id}/payouts/upcoming, unpaged."""
     return unpaged(school_of(request).payouts[_affiliate(request)["id"]]["upcoming"])
 
 
 async def payouts_due(request: Request) -> JSONResponse:
+    """GET /v2/affiliates/{id}/payouts/due, unpaged."""
     return unpaged(school_of(request).payouts[_affiliate(request)["id"]]["due"])
 
 
 async def payouts_completed(request: Request) -> JSONResponse:
+    """GET /v2/affiliates/{id}/payouts/completed, 20 a page."""
     return page(request, school_of(request).payouts[_affiliate(request)["id"]]["completed"], 20)
 
 

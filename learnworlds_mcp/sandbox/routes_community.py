@@ -22,6 +22,7 @@ SWITCHES = ("hidden_from_community", "is_invitation_required", "is_members_allow
 
 
 async def list_collections(request: Request) -> JSONResponse:
+    """GET /v2/community/collections, unpaged."""
     return unpaged(list(school_of(request).collections.values()))
 
 
@@ -46,6 +47,7 @@ def _space_fields(request: Request, body: dict, space: dict) -> None:
 
 
 async def list_spaces(request: Request) -> JSONResponse:
+    """GET /v2/community/spaces, filtered by access, collection and usages."""
     school = school_of(request)
     query = request.query_params
     access, collection = query.get("access"), query.get("collectionId")
@@ -58,6 +60,7 @@ async def list_spaces(request: Request) -> JSONResponse:
 
 
 async def create_space(request: Request) -> JSONResponse:
+    """POST /v2/community/spaces."""
     school = school_of(request)
     body = await body_of(request)
     require(body, "title", "access")
@@ -74,16 +77,19 @@ async def create_space(request: Request) -> JSONResponse:
 
 
 async def get_space(request: Request) -> JSONResponse:
+    """GET /v2/community/spaces/{id}."""
     return JSONResponse(record(school_of(request).spaces, request.path_params["id"], "Space"))
 
 
 async def update_space(request: Request) -> JSONResponse:
+    """PUT /v2/community/spaces/{id}."""
     space = record(school_of(request).spaces, request.path_params["id"], "Space")
     _space_fields(request, await body_of(request), space)
     return JSONResponse(space)
 
 
 async def delete_space(request: Request) -> Response:
+    """DELETE /v2/community/spaces/{id}."""
     school = school_of(request)
     sid = request.path_params["id"]
     space = record(school.spaces, sid, "Space")
@@ -96,6 +102,7 @@ async def delete_space(request: Request) -> Response:
 
 
 async def space_users(request: Request) -> JSONResponse:
+    """GET /v2/community/spaces/{id}/users."""
     school = school_of(request)
     sid = record(school.spaces, request.path_params["id"], "Space")["id"]
     rows = [space_member(school, uid, status) for uid, status in school.space_members[sid].items()]
@@ -103,6 +110,7 @@ async def space_users(request: Request) -> JSONResponse:
 
 
 async def add_space_users(request: Request) -> JSONResponse:
+    """POST /v2/community/spaces/{id}/users: add, or invite where invitations are required."""
     school = school_of(request)
     space = record(school.spaces, request.path_params["id"], "Space")
     body = await body_of(request)
@@ -123,6 +131,7 @@ async def add_space_users(request: Request) -> JSONResponse:
 
 
 async def remove_space_user(request: Request) -> Response:
+    """DELETE /v2/community/spaces/{id}/users/{uid}."""
     school = school_of(request)
     space = record(school.spaces, request.path_params["id"], "Space")
     user = user_named(request, request.path_params["uid"])
@@ -133,6 +142,7 @@ async def remove_space_user(request: Request) -> Response:
 
 
 async def list_posts(request: Request) -> JSONResponse:
+    """GET /v2/community/posts, newest first, filtered by author, place and mention."""
     school = school_of(request)
     query = request.query_params
     uid = user_named(request, query["user_id"])["id"] if query.get("user_id") else None
@@ -147,6 +157,7 @@ async def list_posts(request: Request) -> JSONResponse:
 
 
 async def get_post(request: Request) -> JSONResponse:
+    """GET /v2/community/posts/{id}."""
     return JSONResponse(record(school_of(request).posts, request.path_params["id"], "Post"))
 
 

@@ -57,6 +57,7 @@ def _user_filter(request: Request, school: School):
 
 
 async def list_users(request: Request) -> JSONResponse:
+    """GET /v2/users: newest first, suspended users only on request, 20 a page."""
     school = school_of(request)
     keep = _user_filter(request, school)
     # Newest sign-ups first, as the school's user list shows them.
@@ -85,6 +86,7 @@ def _apply_profile(user: dict, body: dict) -> None:
 
 
 async def create_user(request: Request) -> JSONResponse:
+    """POST /v2/users."""
     school = school_of(request)
     body = await body_of(request)
     require(body, "email", "username")
@@ -116,10 +118,12 @@ async def create_user(request: Request) -> JSONResponse:
 
 
 async def get_user(request: Request) -> JSONResponse:
+    """GET /v2/users/{id}: a suspended user is a 404 unless include_suspended=true."""
     return JSONResponse(user_named(request, hide_suspended=True))
 
 
 async def update_user(request: Request) -> JSONResponse:
+    """PUT /v2/users/{id}."""
     school = school_of(request)
     user = user_named(request)
     body = await body_of(request)
@@ -134,6 +138,7 @@ async def update_user(request: Request) -> JSONResponse:
 
 
 async def update_tags(request: Request) -> JSONResponse:
+    """PUT /v2/users/{id}/tags: attach or detach."""
     user = user_named(request)
     body = await body_of(request)
     require(body, "tags", "action")
@@ -148,18 +153,21 @@ async def update_tags(request: Request) -> JSONResponse:
 
 
 async def suspend(request: Request) -> JSONResponse:
+    """PUT /v2/users/{id}/suspend."""
     user = user_named(request)
     user["is_suspended"] = True
     return JSONResponse(user)
 
 
 async def unsuspend(request: Request) -> JSONResponse:
+    """PUT /v2/users/{id}/unsuspend."""
     user = user_named(request)
     user["is_suspended"] = False
     return JSONResponse(user)
 
 
 async def list_roles(request: Request) -> JSONResponse:
+    """GET /v2/user-roles, unpaged, filtered by role_id and access_level."""
     roles = school_of(request).roles.values()
     role_id, level = request.query_params.get("role_id"), request.query_params.get("access_level")
     rows = [r for r in roles if (not role_id or r["id"] == role_id)
@@ -168,6 +176,7 @@ async def list_roles(request: Request) -> JSONResponse:
 
 
 async def get_user_role(request: Request) -> JSONResponse:
+    """GET /v2/users/{id}/user-role."""
     return JSONResponse(role_assignment(school_of(request), user_named(request)["id"]))
 
 
@@ -179,6 +188,7 @@ def _ids(body: dict, key: str, table: dict, what: str) -> list[str]:
 
 
 async def put_user_role(request: Request) -> JSONResponse:
+    """PUT /v2/users/{id}/user-role: the body replaces the role and every assignment."""
     school = school_of(request)
     uid = user_named(request)["id"]
     body = await body_of(request)
@@ -219,10 +229,12 @@ async def put_user_role(request: Request) -> JSONResponse:
 
 
 async def list_segments(request: Request) -> JSONResponse:
+    """GET /v2/users/segments, unpaged."""
     return unpaged(list(school_of(request).segments.values()))
 
 
 async def users_by_segment(request: Request) -> JSONResponse:
+    """GET /v2/users/by-segment; segment membership is worked out live."""
     school = school_of(request)
     require(dict(request.query_params), "segment_id")
     sid = request.query_params["segment_id"]
@@ -232,6 +244,7 @@ async def users_by_segment(request: Request) -> JSONResponse:
 
 
 async def users_by_product(request: Request) -> JSONResponse:
+    """GET /v2/users/by-product."""
     school = school_of(request)
     query = dict(request.query_params)
     require(query, "product_id", "product_type")
@@ -248,10 +261,12 @@ async def users_by_product(request: Request) -> JSONResponse:
 
 
 async def list_leads(request: Request) -> JSONResponse:
+    """GET /v2/leads, newest first."""
     return page(request, list(reversed(school_of(request).leads)), 20)
 
 
 async def list_event_logs(request: Request) -> JSONResponse:
+    """GET /v2/event-logs, 50 a page, newest first unless sort=asc."""
     school = school_of(request)
     query = request.query_params
     user_id = query.get("user_id")

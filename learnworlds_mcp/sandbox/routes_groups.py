@@ -48,11 +48,13 @@ def _group_fields(school: School, body: dict, group: dict) -> None:
 
 
 async def list_groups(request: Request) -> JSONResponse:
+    """GET /v2/user_groups, 20 a page."""
     school = school_of(request)
     return page(request, [group_view(school, g) for g in school.groups.values()], 20)
 
 
 async def create_group(request: Request) -> JSONResponse:
+    """POST /v2/user_groups."""
     school = school_of(request)
     body = await body_of(request)
     at = school.stamp()
@@ -66,11 +68,13 @@ async def create_group(request: Request) -> JSONResponse:
 
 
 async def get_group(request: Request) -> JSONResponse:
+    """GET /v2/user_groups/{id}."""
     school = school_of(request)
     return JSONResponse(group_view(school, record(school.groups, request.path_params["id"], "User group")))
 
 
 async def update_group(request: Request) -> JSONResponse:
+    """PUT /v2/user_groups/{id}; group_managers, when sent, replace the managers."""
     school = school_of(request)
     group = record(school.groups, request.path_params["id"], "User group")
     _group_fields(school, await body_of(request), group)
@@ -78,6 +82,7 @@ async def update_group(request: Request) -> JSONResponse:
 
 
 async def delete_group(request: Request) -> JSONResponse:
+    """DELETE /v2/user_groups/{id}: 202 and a job; the group goes when the job completes."""
     school = school_of(request)
     gid = request.path_params["id"]
     group = record(school.groups, gid, "User group")
@@ -91,6 +96,7 @@ async def delete_group(request: Request) -> JSONResponse:
 
 
 async def group_users(request: Request) -> JSONResponse:
+    """GET /v2/user_groups/{id}/users."""
     school = school_of(request)
     gid = request.path_params["id"]
     record(school.groups, gid, "User group")
@@ -102,6 +108,7 @@ async def group_users(request: Request) -> JSONResponse:
 
 
 async def add_group_user(request: Request) -> JSONResponse:
+    """POST /v2/user_groups/{id}/users/{uid}."""
     school = school_of(request)
     group = record(school.groups, request.path_params["id"], "User group")
     user = user_named(request, request.path_params["uid"])
@@ -119,6 +126,7 @@ async def add_group_user(request: Request) -> JSONResponse:
 
 
 async def remove_group_user(request: Request) -> Response:
+    """DELETE /v2/user_groups/{id}/users/{uid}."""
     school = school_of(request)
     group = record(school.groups, request.path_params["id"], "User group")
     user = user_named(request, request.path_params["uid"])
@@ -130,6 +138,7 @@ async def remove_group_user(request: Request) -> Response:
 
 
 async def groups_of_user(request: Request) -> JSONResponse:
+    """GET /v2/users/{id}/user-groups, shaped {data: {user_groups: [...]}}."""
     school = school_of(request)
     uid = user_named(request)["id"]
     rows = [{"id": gid, "title": g["title"]} for gid, g in school.groups.items()
@@ -157,11 +166,13 @@ def _seat_fields(school: School, body: dict, seat: dict) -> None:
 
 
 async def list_seats(request: Request) -> JSONResponse:
+    """GET /v2/seats, 20 a page."""
     school = school_of(request)
     return page(request, [seat_view(school, s) for s in school.seats.values()], 20)
 
 
 async def create_seat(request: Request) -> JSONResponse:
+    """POST /v2/seats."""
     school = school_of(request)
     body = await body_of(request)
     at = school.stamp()
@@ -175,11 +186,13 @@ async def create_seat(request: Request) -> JSONResponse:
 
 
 async def get_seat(request: Request) -> JSONResponse:
+    """GET /v2/seats/{id}."""
     school = school_of(request)
     return JSONResponse(seat_view(school, record(school.seats, request.path_params["id"], "Seat offering")))
 
 
 async def update_seat(request: Request) -> JSONResponse:
+    """PUT /v2/seats/{id}."""
     school = school_of(request)
     seat = record(school.seats, request.path_params["id"], "Seat offering")
     _seat_fields(school, await body_of(request), seat)
@@ -187,6 +200,7 @@ async def update_seat(request: Request) -> JSONResponse:
 
 
 async def delete_seat(request: Request) -> JSONResponse:
+    """DELETE /v2/seats/{id}: 202 and a job, like group deletion."""
     school = school_of(request)
     sid = request.path_params["id"]
     seat = record(school.seats, sid, "Seat offering")
@@ -199,6 +213,7 @@ async def delete_seat(request: Request) -> JSONResponse:
 
 
 async def seat_users(request: Request) -> JSONResponse:
+    """GET /v2/seats/{id}/users."""
     school = school_of(request)
     sid = request.path_params["id"]
     record(school.seats, sid, "Seat offering")
@@ -206,6 +221,7 @@ async def seat_users(request: Request) -> JSONResponse:
 
 
 async def add_seat_user(request: Request) -> JSONResponse:
+    """POST /v2/seats/{id}/users/{uid}; add_to_active_seat=false only reserves a place."""
     school = school_of(request)
     seat = record(school.seats, request.path_params["id"], "Seat offering")
     user = user_named(request, request.path_params["uid"])
@@ -223,6 +239,7 @@ async def add_seat_user(request: Request) -> JSONResponse:
 
 
 async def remove_seat_user(request: Request) -> Response:
+    """DELETE /v2/seats/{id}/users/{uid}; remove_from_seat_offering=true removes entirely."""
     school = school_of(request)
     seat = record(school.seats, request.path_params["id"], "Seat offering")
     user = user_named(request, request.path_params["uid"])
@@ -238,6 +255,7 @@ async def remove_seat_user(request: Request) -> Response:
 
 
 async def seats_of_user(request: Request) -> JSONResponse:
+    """GET /v2/users/{id}/seats, unpaged."""
     school = school_of(request)
     uid = user_named(request)["id"]
     rows = [{"id": sid, "title": school.seats[sid]["title"], **entry[uid]}
@@ -246,6 +264,7 @@ async def seats_of_user(request: Request) -> JSONResponse:
 
 
 async def async_action(request: Request) -> JSONResponse:
+    """GET /v2/async-actions/{id}."""
     job = school_of(request).poll_job(request.path_params["id"])
     if job is None:
         raise not_found("Async action not found")

@@ -1,27 +1,20 @@
-"""Routes for learning: courses and contents, analytics, enrollments, progress, grades, certificates."""
+"""Routes for the catalog side of learning: courses, their contents, analytics, school events."""
 
 from __future__ import annotations
 
 import json
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from .lookup import record, school_of, user_named
-from .render import enrollment_view, grade_view, product_summary, progress_view, public
+from .lookup import course_named, school_of
+from .render import progress_view
 from .replies import bad_request, body_of, invalid, not_found, page, require, split, unpaged
-from .school import School
 
 COURSE_ACCESS = ("paid", "free", "coming_soon", "enrollment_closed", "private", "draft")
 SECTION_ACCESS = ("public", "premium", "soon", "private", "draft", "paid", "free")
-PRODUCT_TYPES = ("course", "bundle", "subscription")
-DURATION_DAYS = {"days": 1, "weeks": 7, "months": 30}
 VIDEO_TYPES = ("video", "youtube")
-
-
-def _course(request: Request, key: str = "id") -> dict:
-    return record(school_of(request).courses, request.path_params[key], "Course")
 
 
 def _access_filter(request: Request) -> list[str]:
@@ -36,6 +29,7 @@ def _access_filter(request: Request) -> list[str]:
 
 
 async def list_courses(request: Request) -> JSONResponse:
+    """GET /v2/courses, 50 a page, filtered by categories and access."""
     school = school_of(request)
     wanted = set(split(request.query_params.get("categories")))
     access = set(_access_filter(request))
@@ -61,6 +55,7 @@ def _course_fields(course: dict, body: dict) -> None:
 
 
 async def create_course(request: Request) -> JSONResponse:
+    """POST /v2/courses; the titleId becomes the course id."""
     school = school_of(request)
     body = await body_of(request)
     require(body, "titleId", "title", "access")
@@ -81,26 +76,25 @@ async def create_course(request: Request) -> JSONResponse:
 
 
 async def get_course(request: Request) -> JSONResponse:
-    return JSONResponse(_course(request))
+    """GET /v2/courses/{id}."""
+    return JSONResponse(course_named(request))
 
 
 async def update_course(request: Request) -> JSONResponse:
-    course = _course(request)
+    """PUT /v2/courses/{id}."""
+    course = course_named(request)
     _course_fields(course, await body_of(request))
     course["modified"] = school_of(request).stamp()
     return JSONResponse(course)
 
 
-def _learners(school: School, cid: str) -> list[str]:
-    return [uid for uid, courses in school.enrollments.items() if cid in courses]
-
-
 async def course_analytics(request: Request) -> JSONResponse:
+    """GET /v2/courses/{id}/analytics, worked out from the learners' progress."""
     school = school_of(request)
-    course = _course(request)
+    course = course_named(request)
     cid = course["id"]
     units = [school.units[u["id"]] for u in school.course_units(cid)]
-    views = [progress_view(school, uid, cid) for uid in _learners(school, cid)]
+    views = [progress_view(school, uid, cid) for uid in school.learners(cid)]
     grades = [r["grade"] for r in school.responses.values()
               if r["_course"] == cid and r["grade"] is not None]
     finished = [v for v in views if v["status"] == "completed"]
@@ -124,13 +118,14 @@ async def course_analytics(request: Request) -> JSONResponse:
 
 
 async def unit_analytics(request: Request) -> JSONResponse:
+    """GET /v2/courses/{id}/units/{uid}/analytics."""
     school = school_of(request)
-    cid = _course(request)["id"]
+    cid = course_named(request)["id"]
     entry = school.units.get(request.path_params["uid"])
     if entry is None or entry["course_id"] != cid:
         raise not_found("Learning unit not found")
     uid_unit = entry["unit"]["id"]
-    rows = [row for learner in _learners(school, cid)
+    rows = [row for learner in school.learners(cid)
             for s in progress_view(school, learner, cid)["progress_per_section_unit"]
             for row in s["units"] if row["unit_id"] == uid_unit]
     viewers = [row for row in rows if row["time_on_unit"] > 0]
@@ -146,14 +141,16 @@ async def unit_analytics(request: Request) -> JSONResponse:
 
 
 async def course_contents(request: Request) -> JSONResponse:
-    course = _course(request)
+    """GET /v2/courses/{id}/contents."""
+    course = course_named(request)
     return JSONResponse({"id": course["id"], "title": course["title"],
                          "sections": school_of(request).contents[course["id"]]})
 
 
 async def create_section(request: Request) -> JSONResponse:
+    """POST /v2/courses/{id}/sections; answers with the whole contents."""
     school = school_of(request)
-    course = _course(request)
+    course = course_named(request)
     body = await body_of(request)
     require(body, "title")
     access = body.get("access", "public")
@@ -176,257 +173,8 @@ async def create_section(request: Request) -> JSONResponse:
                         status_code=201)
 
 
-async def user_courses(request: Request) -> JSONResponse:
-    school = school_of(request)
-    uid = user_named(request)["id"]
-    owned = sorted(school.enrollments.get(uid, {}).items(), key=lambda item: item[1]["created"])
-    return page(request, [enrollment_view(school, uid, cid) for cid, _ in owned], 50)
-
-
-async def course_users(request: Request) -> JSONResponse:
-    school = school_of(request)
-    cid = _course(request)["id"]
-    return page(request, [school.users[uid] for uid in _learners(school, cid)], 20, sizable=True)
-
-
-async def user_products(request: Request) -> JSONResponse:
-    school = school_of(request)
-    uid = user_named(request)["id"]
-    rows = [{"id": cid, "title": school.courses[cid]["title"], "type": "course"}
-            for cid in school.enrollments.get(uid, {})]
-    rows += [{"id": pid, "title": school.product(kind, pid)["title"], "type": kind}
-             for kind, pid in school.products.get(uid, {})]
-    return unpaged(rows)
-
-
-def _product_body(school: School, body: dict) -> tuple[str, str]:
-    kind, pid = body["productType"], str(body["productId"])
-    if kind not in PRODUCT_TYPES:
-        raise invalid({"productType": "The productType must be course, bundle or subscription."})
-    if school.product(kind, pid) is None:
-        raise not_found("Product not found")
-    return kind, pid
-
-
-async def enroll(request: Request) -> JSONResponse:
-    school = school_of(request)
-    user = user_named(request)
-    body = await body_of(request)
-    # The API insists on a price even for a free, manual enrollment.
-    require(body, "productId", "productType", "price")
-    if not isinstance(body["price"], (int, float)) or isinstance(body["price"], bool):
-        raise invalid({"price": "The price must be a number."})
-    kind, pid = _product_body(school, body)
-    at = school.stamp()
-    expires = None
-    if body.get("duration") and body.get("duration_type") in DURATION_DAYS:
-        expires = at + int(body["duration"]) * DURATION_DAYS[body["duration_type"]] * 86400
-    school.grant(user["id"], kind, pid, at, expires)
-    if body["price"] > 0:
-        summary = product_summary(school, kind, pid)
-        school.add_payment({
-            "id": school.new_id(at), "transaction_id": "Added by admin", "type": "one-off",
-            "product": summary, "products": [summary], "price": body["price"], "discount": 0,
-            "refund_at": None, "user_id": user["id"], "paid_at": at, "invoice": None,
-            "billing_info": user["billing_info"], "coupon": None, "instructors": [],
-            "instructors_total_percentage": None, "tax_amount": 0, "tax_percentage": 0,
-            "affiliate": None, "period": None, "payment_plan_current_payment": None,
-            "payment_plan_total_payments": None, "gateway": None, "created": at})
-    title = school.product(kind, pid)["title"]
-    school.log(user, "manual_enrollment", f"Enrolled in {title}", "user", at,
-               {"justification": body.get("justification")})
-    return JSONResponse({"success": True})
-
-
-async def unenroll(request: Request) -> Response:
-    school = school_of(request)
-    user = user_named(request)
-    body = await body_of(request)
-    require(body, "productId", "productType")
-    kind, pid = _product_body(school, body)
-    if not school.revoke(user["id"], kind, pid):
-        raise not_found("The user is not enrolled in this product")
-    return Response(status_code=204)
-
-
-def _enrolled(request: Request) -> tuple[str, str]:
-    school = school_of(request)
-    uid = user_named(request)["id"]
-    cid = _course(request, "cid")["id"]
-    if (uid, cid) not in school.progress:
-        raise not_found("The user is not enrolled in this course")
-    return uid, cid
-
-
-async def course_progress(request: Request) -> JSONResponse:
-    uid, cid = _enrolled(request)
-    return JSONResponse(progress_view(school_of(request), uid, cid))
-
-
-async def user_progress(request: Request) -> JSONResponse:
-    school = school_of(request)
-    uid = user_named(request)["id"]
-    rows = [progress_view(school, uid, cid, with_course=True) for cid in school.enrollments.get(uid, {})]
-    return page(request, rows, 20, sizable=True)
-
-
-def _chosen_units(school: School, cid: str, body: dict) -> tuple[list[str], list[str]]:
-    units = body["units"]
-    if not isinstance(units, list):
-        raise invalid({"units": "The units must be a list of learning unit ids."})
-    every = [u["id"] for u in school.course_units(cid)]
-    if not units:
-        return every, []
-    return [u for u in every if u in units], [u for u in units if u not in every]
-
-
-async def complete(request: Request) -> JSONResponse:
-    school = school_of(request)
-    uid, cid = _enrolled(request)
-    body = await body_of(request)
-    require(body, "send_course_complete_email", "units")
-    chosen, skipped = _chosen_units(school, cid, body)
-    state = school.progress[(uid, cid)]
-    state["done"].update(chosen)
-    state["touched"] = True
-    units = school.course_units(cid)
-    user = school.users[uid]
-    if len(state["done"]) >= len(units) and state["completed_at"] is None:
-        at = school.stamp()
-        state["completed_at"] = at
-        school.log(user, "complete_course", f"Completed {school.courses[cid]['title']}", "award", at)
-    results = {"userEmail": user["email"], "courseTitle": school.courses[cid]["title"],
-               "courseId": cid, "totalUnits": len(units), "numOfUnitsCompleted": len(chosen),
-               "numOfUnitsSkipped": len(skipped), "unitsCompleted": body["units"] or ["all"]}
-    return JSONResponse({"async": True,
-                         "job_id": school.start_job("manually-completed-progress", results)})
-
-
-async def reset(request: Request) -> JSONResponse:
-    school = school_of(request)
-    uid, cid = _enrolled(request)
-    body = await body_of(request)
-    require(body, "units")
-    chosen, skipped = _chosen_units(school, cid, body)
-    state = school.progress[(uid, cid)]
-    state["done"].difference_update(chosen)
-    state["completed_at"] = None
-    if not body["units"]:
-        state["touched"] = False
-    results = {"userEmail": school.users[uid]["email"], "courseTitle": school.courses[cid]["title"],
-               "courseId": cid, "totalUnits": len(school.course_units(cid)),
-               "numOfUnitsReset": len(chosen), "numOfUnitsSkipped": len(skipped),
-               "unitsReset": body["units"] or ["all"]}
-    return JSONResponse({"async": True, "job_id": school.start_job("reset-progress", results)})
-
-
-def _user_ids(request: Request) -> set[str] | None:
-    names = split(request.query_params.get("users"))
-    if not names:
-        return None
-    school = school_of(request)
-    return {user["id"] for user in map(school.find_user, names) if user}
-
-
-async def course_grades(request: Request) -> JSONResponse:
-    school = school_of(request)
-    cid = _course(request)["id"]
-    users = _user_ids(request)
-    units = set(split(request.query_params.get("learningUnits")))
-    key = request.query_params.get("sort", "created")
-    order = request.query_params.get("order", "asc")
-    if key not in ("created", "submittedTimestamp") or order not in ("asc", "desc"):
-        raise invalid({"sort": "Sort by created or submittedTimestamp, order asc or desc."})
-    rows = [r for r in school.responses.values()
-            if r["_course"] == cid and r["_kind"] == "assessment"
-            and (users is None or r["user_id"] in users)
-            and (not units or r["_unit"]["id"] in units)]
-    rows.sort(key=lambda r: r[key], reverse=order == "desc")
-    return page(request, [grade_view(r) for r in rows], 20, sizable=True)
-
-
-def _responses(request: Request, kind: str) -> JSONResponse:
-    school = school_of(request)
-    entry = school.units.get(request.path_params["id"])
-    wanted = "assessmentV2" if kind == "assessment" else "form"
-    if entry is None or entry["unit"]["type"] != wanted:
-        raise not_found(f"{kind.capitalize()} not found")
-    users = _user_ids(request)
-    rows = [public(r) for r in school.responses.values()
-            if r["_unit"]["id"] == entry["unit"]["id"] and (users is None or r["user_id"] in users)]
-    return page(request, rows, 20, sizable=True)
-
-
-async def assessment_responses(request: Request) -> JSONResponse:
-    return _responses(request, "assessment")
-
-
-async def form_responses(request: Request) -> JSONResponse:
-    return _responses(request, "form")
-
-
-async def review(request: Request) -> JSONResponse:
-    school = school_of(request)
-    response = record(school.responses, request.path_params["id"], "Assessment submission")
-    body = await body_of(request)
-    blocks = {a["blockId"]: a for a in response["answers"]}
-    notes = body.get("answers") or []
-    if not isinstance(notes, list) or any(not isinstance(n, dict) or n.get("blockId") not in blocks
-                                          for n in notes):
-        raise invalid({"answers": "Every answer needs the blockId of a block in this submission."})
-    for note in notes:
-        block = blocks[note["blockId"]]
-        if "feedback" in note:
-            block["feedback"] = note["feedback"]
-        if isinstance(note.get("grade"), (int, float)) and block["blockMaxScore"]:
-            block["points"] = round(block["blockMaxScore"] * note["grade"] / 100, 2)
-    if "generalFeedback" in body:
-        response["generalFeedback"] = body["generalFeedback"]
-    if response["_kind"] == "assessment":
-        top = sum(a["blockMaxScore"] or 0 for a in response["answers"])
-        got = sum(a["points"] or 0 for a in response["answers"])
-        response["grade"] = round(100 * got / top) if top else 0
-        response["passed"] = response["grade"] >= 60
-    response["modified"] = school.stamp()
-    return JSONResponse(public(response))
-
-
-async def list_certificates(request: Request) -> JSONResponse:
-    school = school_of(request)
-    course_id, user_key = request.query_params.get("course_id"), request.query_params.get("user_id")
-    if not course_id and not user_key:
-        raise bad_request("course_id", "Filter by course_id or user_id (at least one is needed).")
-    uid = user_named(request, user_key)["id"] if user_key else None
-    rows = [c for c in school.certificates.values()
-            if (not course_id or c["course_id"] == course_id) and (not uid or c["user"]["id"] == uid)]
-    return page(request, rows, 20)
-
-
-async def reissue_certificate(request: Request) -> JSONResponse:
-    school = school_of(request)
-    cert = record(school.certificates, request.path_params["id"], "Certificate")
-    body = await body_of(request)
-    if "issued" not in body and "form" not in body:
-        raise invalid({"issued": "Send issued, form or both."})
-    if "issued" in body:
-        if not isinstance(body["issued"], (int, float)):
-            raise invalid({"issued": "The issued date must be Unix seconds."})
-        cert["issued"] = body["issued"]
-    if isinstance(body.get("form"), dict):
-        cert["form"] = {**(cert["form"] or {}), **body["form"]}
-    cert["status"] = "active"
-    return JSONResponse(cert)
-
-
-async def revoke_certificate(request: Request) -> Response:
-    cert = record(school_of(request).certificates, request.path_params["id"], "Certificate")
-    if cert["status"] == "deleted":
-        raise not_found("Certificate not found")
-    cert["status"] = "deleted"
-    return Response(status_code=204)
-
-
 async def school_events(request: Request) -> JSONResponse:
+    """GET /v2/school/events, unpaged."""
     kind = request.query_params.get("event_type")
     if kind and kind not in ("dripFeed", "fileAssignment", "liveSession"):
         raise invalid({"event_type": "The event_type must be dripFeed, fileAssignment or liveSession."})
@@ -442,21 +190,5 @@ ROUTES = [
     Route("/courses/{id}/units/{uid}/analytics", unit_analytics, methods=["GET"]),
     Route("/courses/{id}/contents", course_contents, methods=["GET"]),
     Route("/courses/{id}/sections", create_section, methods=["POST"]),
-    Route("/courses/{id}/users", course_users, methods=["GET"]),
-    Route("/courses/{id}/grades", course_grades, methods=["GET"]),
-    Route("/users/{id}/courses", user_courses, methods=["GET"]),
-    Route("/users/{id}/products", user_products, methods=["GET"]),
-    Route("/users/{id}/enrollment", enroll, methods=["POST"]),
-    Route("/users/{id}/enrollment", unenroll, methods=["DELETE"]),
-    Route("/users/{id}/progress", user_progress, methods=["GET"]),
-    Route("/users/{id}/courses/{cid}/progress", course_progress, methods=["GET"]),
-    Route("/users/{id}/courses/{cid}/complete", complete, methods=["POST"]),
-    Route("/users/{id}/courses/{cid}/reset", reset, methods=["POST"]),
-    Route("/assessments/{id}/responses", assessment_responses, methods=["GET"]),
-    Route("/assessments/scores/{id}/review", review, methods=["POST"]),
-    Route("/forms/{id}/responses", form_responses, methods=["GET"]),
-    Route("/certificates", list_certificates, methods=["GET"]),
-    Route("/certificates/{id}", reissue_certificate, methods=["PUT"]),
-    Route("/certificates/{id}", revoke_certificate, methods=["DELETE"]),
     Route("/school/events", school_events, methods=["GET"]),
 ]

@@ -111,6 +111,10 @@ class School:
                  "subscription": self.subscription_plans}.get(kind, {})
         return table.get(pid)
 
+    def learners(self, course_id: str) -> list[str]:
+        """Ids of the users enrolled in a course."""
+        return [uid for uid, courses in self.enrollments.items() if course_id in courses]
+
     def course_units(self, course_id: str) -> list[dict]:
         """The learning units of a course in reading order."""
         return [unit for section in self.contents.get(course_id, ())

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 from .activity import seed_activity
-from .catalog import CATALOG_START, COURSES, DAY, seed_catalog, slug
+from .catalog import CATALOG_START, DAY, seed_catalog, slug
 from .school import School
 
 DORMANT_BEFORE = 1704067200.0  # 2024-01-01: staff who have not logged in since are "dormant"
@@ -108,7 +108,7 @@ def _seed_roles(school: School, rng: random.Random) -> dict[str, str]:
     return by_title
 
 
-def _staff_plan(rng: random.Random, users: int) -> list[str]:
+def _staff_plan(users: int) -> list[str]:
     """Role title for each staff member, the owner first."""
     scale = min(1.0, users / 2000)
     plan = ["Admin"]
@@ -121,10 +121,10 @@ def _seed_users(school: School, rng: random.Random, count: int, roles: dict[str,
     span = school.now - 2 * DAY - CATALOG_START
     # Sign-ups grow over time: more recent dates are likelier.
     created = sorted(CATALOG_START + span * rng.random() ** 0.7 for _ in range(count))
-    plan = _staff_plan(rng, count)
+    plan = _staff_plan(count)
     staff_slots = [0] + sorted(rng.sample(range(1, max(len(plan), count * 6 // 10)), len(plan) - 1))
     staff_at = dict(zip(staff_slots, plan))
-    seen_dormant: dict[str, int] = {}
+    tally: dict[str, int] = {}  # dormant staff per role so far, and whether a staffer is suspended
     taken: set[str] = set()
     for index, when in enumerate(created):
         title = staff_at.get(index, "User")
@@ -145,12 +145,12 @@ def _seed_users(school: School, rng: random.Random, count: int, roles: dict[str,
         uid = school.new_id(when)
         school.add_user(_user(rng, uid, email, first, last, company, when), roles[title])
         user = school.users[uid]
-        user["last_login"] = _last_login(rng, title, index, when, school.now, seen_dormant)
+        user["last_login"] = _last_login(rng, title, index, when, school.now, tally)
         if title == "User":
             user["is_suspended"] = rng.random() < 0.025
-        elif title == "Teaching assistant" and "suspended staff" not in seen_dormant:
+        elif title == "Teaching assistant" and "suspended staff" not in tally:
             # One former staff member keeps the role but is locked out.
-            seen_dormant["suspended staff"] = 1
+            tally["suspended staff"] = 1
             user["is_suspended"] = True
 
 
@@ -188,15 +188,15 @@ def _user(rng: random.Random, uid: str, email: str, first: str, last: str,
 
 
 def _last_login(rng: random.Random, title: str, index: int, created: float, now: float,
-                seen_dormant: dict[str, int]) -> float | None:
+                tally: dict[str, int]) -> float | None:
     """A last-login time; some staff are deliberately dormant since before 2024."""
     if index == 0:
         return round(now - rng.uniform(0.1, 2) * DAY, 6)
     if title in ("Admin", "Instructor", "Reporter"):
         quota = {"Admin": 2, "Instructor": 3, "Reporter": 1}[title]
-        done = seen_dormant.get(title, 0)
+        done = tally.get(title, 0)
         if done < quota and created < DORMANT_BEFORE - 30 * DAY:
-            seen_dormant[title] = done + 1
+            tally[title] = done + 1
             if done == 0 and title != "Admin":
                 return None
             return round(rng.uniform(created, DORMANT_BEFORE - DAY), 6)
@@ -361,5 +361,3 @@ def build_school(seed: int = 7, users: int = 2000,
     seed_activity(school, rng)
     return school
 
-
-__all__ = ["build_school", "COURSES", "DORMANT_BEFORE"]
