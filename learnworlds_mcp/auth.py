@@ -37,7 +37,8 @@ class Credentials:
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        return tuple(s for s in (self.access_token, self.client_secret) if s)
+        """The values to mask wherever text leaves the process (too-short ones would mask ordinary words)."""
+        return tuple(s for s in (self.access_token, self.client_secret) if s and len(s) >= 8)
 
 
 def is_loopback(host: str) -> bool:

@@ -234,7 +234,7 @@ def make_policy(expires_at: str | None, ttl: str | None, dry_run: bool, max_writ
 def school_client(profile: str, api_url: str | None, sandbox: bool, rate_limit: int, max_retries: int):
     """A LearnWorldsClient for the configured school, or for a sandbox school started in-process."""
     from . import auth
-    from .client import RATE_WINDOW_SECONDS, LearnWorldsClient
+    from .client import RATE_WINDOW_SECONDS, WINDOW_MARGIN, LearnWorldsClient
     from .limiter import RateLimiter
 
     with ExitStack() as stack:
@@ -252,7 +252,7 @@ def school_client(profile: str, api_url: str | None, sandbox: bool, rate_limit: 
                 credentials = auth.resolve(profile, env)
             except CredentialsError as exc:
                 fail(str(exc))
-        yield LearnWorldsClient(credentials, limiter=RateLimiter(rate_limit, RATE_WINDOW_SECONDS),
+        yield LearnWorldsClient(credentials, limiter=RateLimiter(rate_limit, RATE_WINDOW_SECONDS + WINDOW_MARGIN),
                                 max_retries=max_retries)
 
 
@@ -400,6 +400,68 @@ def auth_logout(profile: Profile = "default") -> None:
         typer.echo(f"Nothing stored for profile {profile!r}.")
         return
     typer.echo(f"Removed profile {profile!r}.")
+
+
+@app.command()
+def doctor(
+    methods: Methods = None,
+    tags: Tags = None,
+    tools: Tools = None,
+    exclude_tools: ExcludeTools = None,
+    profile: Profile = "default",
+    api_url: ApiUrl = None,
+    sandbox: Sandbox = False,
+) -> None:
+    """Check the set-up step by step (versions, keyring, profile, network, credentials, expiry, filters).
+
+    Prints one line per check with a fix for anything wrong; exits 0 only when every check passes.
+    """
+    import anyio
+
+    from . import doctor as checks
+    from .filters import Selection, split_list
+
+    selection = Selection(split_list(methods), split_list(tags), split_list(tools), split_list(exclude_tools))
+    env = dict(os.environ)
+    with ExitStack() as stack:
+        if sandbox:
+            from .sandbox import SANDBOX_ACCESS_TOKEN, SANDBOX_CLIENT_ID, start_sandbox
+
+            handle = stack.enter_context(start_sandbox(port=0))
+            env.update(LEARNWORLDS_CLIENT_ID=SANDBOX_CLIENT_ID, LEARNWORLDS_ACCESS_TOKEN=SANDBOX_ACCESS_TOKEN)
+            api_url = handle.api_url
+        results = anyio.run(checks.run_checks, profile, env, selection, api_url)
+    typer.echo(checks.render(results))
+    raise typer.Exit(checks.exit_code(results))
+
+
+@app.command("sandbox")
+def sandbox_command(
+    port: Annotated[int, typer.Option("--port", envvar="LEARNWORLDS_SANDBOX_PORT", show_envvar=True,
+                                      help="Loopback port to listen on (0 picks a free one).")] = 8765,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the generated school; the same seed, the same data.")] = 7,
+    users: Annotated[int, typer.Option("--users", min=20, help="How many users to generate (at least 20).")] = 2000,
+    no_rate_limit: Annotated[bool, typer.Option(
+        "--no-rate-limit", help="Turn off the 30-requests-per-10-s limit (on by default, as in a real school).")] = False,
+) -> None:
+    """Serve a seeded sandbox school that behaves like the LearnWorlds v2 API, on 127.0.0.1."""
+    from .sandbox import SANDBOX_ACCESS_TOKEN, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, run_sandbox
+
+    def ready(handle) -> None:
+        typer.echo(f"Sandbox school on {handle.api_url} ({users} users, seed {seed}"
+                   f"{', no rate limit' if no_rate_limit else ''}). Ctrl-C stops it.\n"
+                   f"  LEARNWORLDS_API_URL={handle.api_url}\n"
+                   f"  LEARNWORLDS_CLIENT_ID={SANDBOX_CLIENT_ID}\n"
+                   f"  LEARNWORLDS_ACCESS_TOKEN={SANDBOX_ACCESS_TOKEN}\n"
+                   f"  (or LEARNWORLDS_CLIENT_SECRET={SANDBOX_CLIENT_SECRET} for the token exchange)\n"
+                   "These are the sandbox's fixed, public credentials; they open nothing else.")
+
+    try:
+        run_sandbox(port=port, seed=seed, users=users, rate_limit=not no_rate_limit, on_ready=ready)
+    except OSError as exc:
+        fail(f"--port {port}: cannot listen ({exc.strerror or exc}); pick another port or 0 for a free one", code=2)
+    except KeyboardInterrupt:
+        pass
 
 
 ServerName = Annotated[str, typer.Option("--name", help="The server's name in the host's config.")]

@@ -18,6 +18,9 @@ RATE_LIMIT = 30
 RATE_WINDOW_SECONDS = 10.0
 USER_AGENT = "learnworlds-mcp"
 RETRY_STATUSES = frozenset({502, 503, 504})
+# Requests reach the school a little after we send them, and not always in order; a short margin on
+# our window keeps the school's own count under its limit.
+WINDOW_MARGIN = 0.25
 BACKOFF_BASE, BACKOFF_CAP = 0.5, 8.0
 
 sleep = asyncio.sleep  # module-level so tests can swap in virtual time
@@ -87,17 +90,27 @@ class LearnWorldsClient:
                  limiter: RateLimiter | None = None, max_retries: int = 2):
         self.credentials = credentials
         self.tokens = TokenSource(credentials)
-        self.limiter = limiter or RateLimiter(RATE_LIMIT, RATE_WINDOW_SECONDS)
+        self.limiter = limiter or RateLimiter(RATE_LIMIT, RATE_WINDOW_SECONDS + WINDOW_MARGIN)
         self.max_retries = max_retries
-        self.http = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout, connect=10.0),
-            transport=transport,
-            headers={"Lw-Client": credentials.client_id, "Accept": "application/json", "User-Agent": USER_AGENT},
-        )
+        self._timeout, self._transport = timeout, transport
+        self._http: httpx.AsyncClient | None = None
         self.requests_sent = 0
 
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The process's one AsyncClient, made at first use: building its TLS context costs start-up time."""
+        if self._http is None:
+            self._http = httpx.AsyncClient(
+                timeout=httpx.Timeout(self._timeout, connect=10.0),
+                transport=self._transport,
+                headers={"Lw-Client": self.credentials.client_id, "Accept": "application/json",
+                         "User-Agent": USER_AGENT},
+            )
+        return self._http
+
     async def aclose(self) -> None:
-        await self.http.aclose()
+        if self._http is not None:
+            await self._http.aclose()
 
     async def send(self, method: str, path: str, query: dict[str, Any] | None = None,
                    body: dict[str, Any] | None = None, *, retry_safe: bool | None = None) -> Any:
@@ -153,6 +166,9 @@ class LearnWorldsClient:
             response = await self.http.request(method, url, **kwargs)
         except httpx.TimeoutException as exc:
             raise ApiError(f"LearnWorlds did not answer in time ({type(exc).__name__}); try again shortly.") from exc
+        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            raise ApiError(f"The connection to LearnWorlds broke off mid-answer ({type(exc).__name__}); "
+                           "try again shortly.") from exc
         except httpx.HTTPError as exc:
             raise ApiError(f"Could not reach LearnWorlds at {self.credentials.api_url}"
                            f" ({type(exc).__name__}); check the school URL and the network.") from exc

@@ -124,6 +124,11 @@ async def run_tool(operation: Operation, arguments: dict[str, Any] | None, runti
     else:
         outcome = _ok(structured)
         kind = "dry_run" if structured.get("dry_run") is True else "ok"
+    if outcome.is_error:
+        text = outcome.content[0].text
+        for secret in runtime.client.credentials.secrets:
+            text = text.replace(secret, "***")
+        outcome.content[0].text = text
     elapsed_ms = round((time.monotonic() - started) * 1000, 1)
     log.info("%s %s in %.0f ms", operation.name, kind, elapsed_ms)
     if audit is not None:

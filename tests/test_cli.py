@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import keyring
 import pytest
 from typer.testing import CliRunner
 
@@ -92,3 +93,97 @@ def test_no_option_takes_a_secret():
     for command in (["serve"], ["auth", "login"]):
         help_text = run(*command, "--help").output
         assert "--token" not in help_text and "--secret " not in help_text and "--access-token" not in help_text
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.delenv("APPDATA", raising=False)
+    return tmp_path
+
+
+def desktop_config(home):
+    from learnworlds_mcp.hosts import desktop_config_path
+
+    return desktop_config_path(home=home)
+
+
+def test_install_claude_desktop_keeps_other_servers_and_is_idempotent(home):
+    path = desktop_config(home)
+    path.parent.mkdir(parents=True)
+    other = {"mcpServers": {"files": {"command": "npx", "args": ["fs"]}}, "theme": "dark"}
+    path.write_text(json.dumps(other))
+    first = run("install", "claude-desktop", "--methods", "read")
+    assert first.exit_code == 0, first.output
+    written = json.loads(path.read_text())
+    assert written["theme"] == "dark" and written["mcpServers"]["files"] == other["mcpServers"]["files"]
+    ours = written["mcpServers"]["learnworlds"]
+    assert ours["command"].startswith("/") and ours["args"] == ["serve", "--methods", "read"]
+    before = path.read_text()
+    second = run("install", "claude-desktop", "--methods", "read")
+    assert second.exit_code == 0 and "nothing changed" in second.output and path.read_text() == before
+
+
+def test_install_claude_desktop_leaves_a_broken_file_untouched(home):
+    path = desktop_config(home)
+    path.parent.mkdir(parents=True)
+    path.write_text('{"mcpServers": {"a": {"command": "x",}}}')
+    result = run("install", "claude-desktop")
+    assert result.exit_code == 1 and "line 1" in result.output
+    assert path.read_text() == '{"mcpServers": {"a": {"command": "x",}}}'
+
+
+def test_install_checks_serve_filters_and_prints_without_writing(home):
+    assert run("install", "claude-desktop", "--tags", "nope").exit_code == 2
+    printed = run("install", "claude-desktop", "--print", "--tags", "directory")
+    assert printed.exit_code == 0 and '"--tags"' in printed.output and not desktop_config(home).exists()
+    code = run("install", "claude-code", "--methods", "read")
+    assert code.exit_code == 0 and code.output.startswith("claude mcp add learnworlds -- /")
+
+
+def test_doctor_passes_against_the_sandbox():
+    result = run("doctor", "--sandbox", "--methods", "read")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("\nok ") + result.output.startswith("ok ") == 7
+
+
+def test_doctor_names_a_wrong_token_and_its_fix():
+    from learnworlds_mcp.sandbox import SANDBOX_CLIENT_ID, start_sandbox
+
+    with start_sandbox(port=0, users=20) as sandbox:
+        result = run("doctor", env={"LEARNWORLDS_API_URL": sandbox.api_url, "LEARNWORLDS_CLIENT_ID": SANDBOX_CLIENT_ID,
+                                    "LEARNWORLDS_ACCESS_TOKEN": SECRET})
+    assert result.exit_code == 1 and "FAIL  credentials accepted" in result.output and "auth login" in result.output
+    assert SECRET not in result.output
+
+
+def test_doctor_names_a_stopped_server():
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = run("doctor", env={"LEARNWORLDS_API_URL": f"http://127.0.0.1:{port}", "LEARNWORLDS_CLIENT_ID": "c",
+                                "LEARNWORLDS_ACCESS_TOKEN": SECRET})
+    assert result.exit_code == 1 and "FAIL  API reachable" in result.output and "--api-url" in result.output
+
+
+def test_doctor_names_a_missing_keyring_backend():
+    import keyring.backends.fail
+
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    profiles.save_profile("default", profiles.Profile(school_url="https://s.example", client_id="c"))
+    result = run("doctor")
+    assert result.exit_code == 1 and "FAIL  keyring backend" in result.output
+    assert "LEARNWORLDS_ACCESS_TOKEN" in result.output
+
+
+def test_sandbox_command_reports_a_busy_port():
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        result = run("sandbox", "--port", str(sock.getsockname()[1]), "--users", "20")
+    assert result.exit_code == 2 and "pick another port" in result.output

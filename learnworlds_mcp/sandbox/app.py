@@ -21,7 +21,7 @@ from .limiter import SlidingWindow
 from .replies import ReplyError
 from .school import School
 from .seed import build_school
-from .tokens import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, TOKEN_LIFETIME
+from .tokens import SANDBOX_CLIENT_ID, TOKEN_LIFETIME
 
 
 def _token_error(status: int, context: str, message: str) -> JSONResponse:
@@ -48,7 +48,7 @@ async def exchange_token(request: Request) -> JSONResponse:
     if request.headers.get("lw-client") != SANDBOX_CLIENT_ID:
         return _token_error(401, "Lw-Client", "The Lw-Client header is missing or unknown.")
     if credentials.get("client_id") != SANDBOX_CLIENT_ID or \
-            credentials.get("client_secret") != SANDBOX_CLIENT_SECRET:
+            credentials.get("client_secret") not in school.tokens.secrets:
         return _token_error(401, "client_secret", "The client credentials are not valid.")
     if credentials.get("grant_type") != "client_credentials":
         return _token_error(400, "grant_type", "Only the client_credentials grant is supported.")

@@ -21,6 +21,15 @@ class TokenBook:
         self._clock = clock
         self._expiry: dict[str, float] = {}
         self._serial = itertools.count(1)
+        self.secrets = {SANDBOX_CLIENT_SECRET}
+        self._fixed = {SANDBOX_ACCESS_TOKEN}
+
+    def allow(self, *, access_token: str | None = None, client_secret: str | None = None) -> None:
+        """Accept one more fixed token or client secret (tests use recognisable ones to hunt for leaks)."""
+        if access_token:
+            self._fixed.add(access_token)
+        if client_secret:
+            self.secrets.add(client_secret)
 
     def issue(self) -> str:
         """Mint a new token valid for TOKEN_LIFETIME seconds of the book's clock."""
@@ -30,7 +39,7 @@ class TokenBook:
 
     def accepts(self, token: str) -> bool:
         """True when the token is the fixed sandbox token or an unexpired exchanged one."""
-        if token == SANDBOX_ACCESS_TOKEN:
+        if token in self._fixed:
             return True
         expiry = self._expiry.get(token)
         return expiry is not None and self._clock() < expiry

@@ -1,0 +1,49 @@
+"""The floor for the speed and memory benchmarks: a bare low-level MCP Server over stdio with 94 trivial tools.
+
+It does what any Python server on the same SDK must do (start the interpreter, import the SDK, answer
+initialize, tools/list and tools/call over stdin/stdout) and nothing of learnworlds-mcp: no Typer, no
+schema files, no httpx. Every tool answers at once with the same fixed user record, without I/O.
+
+    python benchmarks/baseline_server.py          # speaks JSON-RPC on stdin/stdout until stdin closes
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import anyio
+import mcp_types as types
+from mcp.server.lowlevel import Server
+from mcp.server.stdio import stdio_server
+
+TOOL_COUNT = 94  # as many as learnworlds-mcp lists with no filter
+
+# The same record the benchmarks' fixed upstream serves (kept here so this file imports nothing local).
+USER = {"id": "5f1e9a2b3c4d5e6f7a8b9c0d", "email": "ada@example.com", "username": "ada",
+        "first_name": "Ada", "last_name": "Lovelace", "tags": ["vip", "cohort-2024"]}
+
+TOOLS = [
+    types.Tool(name=f"tool_{i:03d}", description=f"Trivial tool number {i}.",
+               input_schema={"type": "object", "properties": {"id": {"type": "string"}}})
+    for i in range(TOOL_COUNT)
+]
+
+
+async def list_tools(ctx: Any, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
+    return types.ListToolsResult(tools=TOOLS)
+
+
+async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
+    return types.CallToolResult(content=[types.TextContent(type="text", text=json.dumps(USER))],
+                                structured_content=USER)
+
+
+async def main() -> None:
+    server = Server("baseline", version="0", on_list_tools=list_tools, on_call_tool=call_tool)
+    async with stdio_server() as (read_stream, write_stream):
+        await server.run(read_stream, write_stream, server.create_initialization_options())
+
+
+if __name__ == "__main__":
+    anyio.run(main)

@@ -1,0 +1,152 @@
+"""End to end against the sandbox school, with clients we did not write: the MCP Inspector CLI and the
+SDK's stdio client replaying the two administrator workflows, checked against the seeded truth."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from mcp import Client, StdioServerParameters
+
+from learnworlds_mcp.auth import Credentials
+from learnworlds_mcp.client import LearnWorldsClient
+from learnworlds_mcp.executor import Runtime
+from learnworlds_mcp.limiter import RateLimiter
+from learnworlds_mcp.registry import load
+from learnworlds_mcp.sandbox import SANDBOX_ACCESS_TOKEN, SANDBOX_CLIENT_ID, create_app, start_sandbox
+from learnworlds_mcp.server import build_server
+
+pytestmark = pytest.mark.subprocess
+ROOT = Path(__file__).parent.parent
+INSPECTOR = ROOT / "node_modules" / ".bin" / "mcp-inspector"
+SINCE = datetime(2024, 1, 1, tzinfo=timezone.utc).timestamp()
+
+
+@pytest.fixture(scope="module")
+def school():
+    """The same seeded school that `serve --sandbox` builds (seed 7, 2000 users), as plain data."""
+    return create_app(seed=7, users=2000, rate_limit=False).state.school
+
+
+def server_command(*extra):
+    return [sys.executable, "-m", "learnworlds_mcp.cli", "serve", "--sandbox", *extra]
+
+
+def clean_env(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEARNWORLDS_")}
+    env["LEARNWORLDS_CONFIG_DIR"] = str(tmp_path)
+    return env
+
+
+def inspector(tmp_path, *args):
+    if not INSPECTOR.exists():
+        pytest.skip("the MCP Inspector is not installed: run `npm ci`")
+    command = [str(INSPECTOR), "--cli", *server_command(), *args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=clean_env(tmp_path))
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+def test_inspector_lists_pages_to_the_end_and_gets_a_tool_error(tmp_path, school):
+    tools = inspector(tmp_path, "--method", "tools/list")["tools"]
+    assert len(tools) == len(load()) and all(t["inputSchema"]["type"] == "object" for t in tools)
+
+    seen, cursor, calls = [], None, 0
+    while True:
+        args = ["--tool-arg", "limit=20", "--tool-arg", "fields=title"]
+        if cursor:
+            args += ["--tool-arg", f"next_cursor={cursor}"]
+        result = inspector(tmp_path, "--method", "tools/call", "--tool-name", "list_all_learn_worlds_groups", *args)
+        assert not result.get("isError")
+        page = result["structuredContent"]
+        seen += [group["id"] for group in page["result"]]
+        cursor, calls = page["next_cursor"], calls + 1
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(school.groups) and calls == -(-len(school.groups) // 20)
+
+    bad = inspector(tmp_path, "--method", "tools/call", "--tool-name", "list_all_learn_worlds_groups",
+                    "--tool-arg", "limit=0")
+    assert bad["isError"] is True and "'limit'" in bad["content"][0]["text"]
+
+
+def stdio(tmp_path):
+    return Client(StdioServerParameters(command=server_command()[0], args=server_command()[1:],
+                                        env=clean_env(tmp_path)))
+
+
+async def every_page(client, tool, **arguments):
+    items, cursor = [], None
+    while True:
+        result = await client.call_tool(tool, dict(arguments, **({"next_cursor": cursor} if cursor else {})))
+        assert not result.is_error, result.content[0].text
+        items += result.structured_content["result"]
+        cursor = result.structured_content["next_cursor"]
+        if cursor is None:
+            return items
+
+
+@pytest.mark.anyio
+async def test_audit_workflow_finds_dormant_admins_and_instructors(tmp_path, school):
+    async with stdio(tmp_path) as client:
+        roles = (await client.call_tool("list_all_learn_worlds_roles", {})).structured_content["result"]
+        users = await every_page(client, "list_all_learn_worlds_users", limit=200, include_suspended=True,
+                                 fields="email,first_name,last_name,role,last_login")
+    titles = {role["access_level"]: role["title"] for role in roles if not role.get("custom_role")}
+    found = sorted((u["email"], titles[u["role"]["level"]]) for u in users
+                   if u["role"]["level"] in ("admin", "instructor") and (u.get("last_login") or 0) < SINCE)
+    truth = sorted((u["email"], titles[u["role"]["level"]]) for u in school.users.values()
+                   if u["role"]["level"] in ("admin", "instructor") and (u["last_login"] or 0) < SINCE)
+    assert len(users) == len(school.users)
+    assert found == truth and len(truth) >= 2
+
+
+@pytest.mark.anyio
+async def test_cohort_workflow_builds_the_manager_table(tmp_path, school):
+    async with stdio(tmp_path) as client:
+        groups = await every_page(client, "list_all_learn_worlds_groups", limit=20)
+        rows = []
+        for group in (g for g in groups if g.get("enroll_users_on_courses")):
+            for listed in group.get("group_managers", []):
+                result = await client.call_tool("get_single_learn_worlds_user_by_id",
+                                                {"id": listed["id"], "fields": "email,nps_score,is_instructor"})
+                assert not result.is_error, result.content[0].text
+                manager = result.structured_content
+                rows.append((group["title"], manager["email"], manager.get("nps_score"), manager["is_instructor"]))
+    truth = [(g["title"], school.users[m]["email"], school.users[m]["nps_score"], school.users[m]["is_instructor"])
+             for g in school.groups.values() if g["enroll_users_on_courses"] for m in g["group_managers"]]
+    assert sorted(rows, key=str) == sorted(truth, key=str) and len(truth) >= 3
+
+
+@pytest.mark.anyio
+async def test_the_sandbox_429_reaches_the_model_with_the_wait_time(operations):
+    with start_sandbox(port=0, users=50, rate_limit=True) as sandbox:
+        creds = Credentials(api_url=sandbox.api_url, client_id=SANDBOX_CLIENT_ID, access_token=SANDBOX_ACCESS_TOKEN)
+        # Our own limiter is opened wide and retries are off, so the school's limit is what bites.
+        client = LearnWorldsClient(creds, limiter=RateLimiter(1000, 10.0), max_retries=0)
+        async with Client(build_server(operations, Runtime(client))) as mcp:
+            results = await asyncio.gather(*(mcp.call_tool("list_all_learn_worlds_roles", {}) for _ in range(40)))
+    errors = [json.loads(r.content[0].text) for r in results if r.is_error]
+    assert len(results) - len(errors) == 30 and len(errors) == 10
+    for error in errors:
+        assert error["status"] == 429 and "Too many requests" in error["error"]
+        assert error["rate_limit"]["retry_after_seconds"] >= 1
+        assert {"ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"} <= set(error["rate_limit"])
+
+
+def test_readme_first_command_prints_sandbox_users(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "learnworlds_mcp.cli", "call", "list_all_learn_worlds_users",
+                           "--sandbox", "--arg", "limit=3"], capture_output=True, text=True, timeout=120,
+                          env=clean_env(tmp_path))
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert len(result["result"]) == 3 and all("@" in user["email"] for user in result["result"])
+    assert "pip install . && learnworlds-mcp call list_all_learn_worlds_users --sandbox --arg limit=3" in \
+        (ROOT / "README.md").read_text()
