@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import httpx
+if TYPE_CHECKING:  # httpx is imported at the first request: it costs ~80 ms of server start-up
+    import httpx
 
 from .auth import Credentials, TokenSource
 from .errors import ApiError, ArgumentError
@@ -100,6 +101,8 @@ class LearnWorldsClient:
     def http(self) -> httpx.AsyncClient:
         """The process's one AsyncClient, made at first use: building its TLS context costs start-up time."""
         if self._http is None:
+            import httpx
+
             self._http = httpx.AsyncClient(
                 timeout=httpx.Timeout(self._timeout, connect=10.0),
                 transport=self._transport,
@@ -160,6 +163,8 @@ class LearnWorldsClient:
         if body is not None and method != "GET":
             kwargs["json"] = body
         url = self.credentials.api_url + path
+        import httpx
+
         await self.limiter.acquire()
         self.requests_sent += 1
         try:

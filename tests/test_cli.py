@@ -187,3 +187,29 @@ def test_sandbox_command_reports_a_busy_port():
         sock.listen()
         result = run("sandbox", "--port", str(sock.getsockname()[1]), "--users", "20")
     assert result.exit_code == 2 and "pick another port" in result.output
+
+
+@pytest.mark.parametrize("command", [["serve"], ["auth", "status"], ["auth", "logout"]])
+def test_a_broken_keyring_gives_the_environment_route_not_a_traceback(command):
+    class Broken(keyring.backend.KeyringBackend):
+        priority = 1
+
+        def get_password(self, service, username):
+            raise RuntimeError("dbus is gone")
+
+        set_password = delete_password = get_password
+
+    keyring.set_keyring(Broken())
+    profiles.save_profile("default", profiles.Profile(school_url="https://s.example", client_id="c"))
+    result = run(*command)
+    assert result.exit_code == 1 and "LEARNWORLDS_ACCESS_TOKEN" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_login_with_a_broken_keyring_stores_nothing():
+    import keyring.backends.fail
+
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    result = run("auth", "login", "--school-url", "https://s.example", "--client-id", "c", input=SECRET + "\n")
+    assert result.exit_code == 1 and "no OS keyring backend" in result.output
+    assert not profiles.config_path().exists() and SECRET not in result.output

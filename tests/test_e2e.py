@@ -150,3 +150,49 @@ def test_readme_first_command_prints_sandbox_users(tmp_path):
     assert len(result["result"]) == 3 and all("@" in user["email"] for user in result["result"])
     assert "pip install . && learnworlds-mcp call list_all_learn_worlds_users --sandbox --arg limit=3" in \
         (ROOT / "README.md").read_text()
+
+
+def test_inspector_lists_and_renders_the_prompts(tmp_path):
+    prompts = inspector(tmp_path, "--method", "prompts/list")["prompts"]
+    assert {p["name"] for p in prompts} == {"audit_inactive_staff", "cohort_report"}
+    rendered = inspector(tmp_path, "--method", "prompts/get", "--prompt-name", "audit_inactive_staff",
+                         "--prompt-args", "since=2023-06-01", "roles=admin")
+    text = rendered["messages"][0]["content"]["text"]
+    assert "2023-06-01" in text and str(int(datetime(2023, 6, 1, tzinfo=timezone.utc).timestamp())) in text
+    assert "list_all_learn_worlds_roles" in text and "list_all_learn_worlds_users" in text
+
+
+@pytest.mark.anyio
+async def test_audit_workflow_through_discovery_mode_alone(tmp_path, school):
+    command = server_command("--exposure", "discovery", "--tags", "directory")
+    async with Client(StdioServerParameters(command=command[0], args=command[1:], env=clean_env(tmp_path))) as client:
+        names = {t.name for t in (await client.list_tools()).tools}
+        assert names == {"search_learn_worlds_tools", "describe_learn_worlds_tool", "run_learn_worlds_read_tool",
+                         "run_learn_worlds_write_tool"}
+        found = (await client.call_tool("search_learn_worlds_tools", {"query": "users", "method": "list"}))
+        listed = [m["name"] for m in found.structured_content["result"]]
+        assert "list_all_learn_worlds_users" in listed
+        schema = (await client.call_tool("describe_learn_worlds_tool", {"name": "list_all_learn_worlds_users"}))
+        assert "next_cursor" in schema.structured_content["inputSchema"]["properties"]
+
+        async def run(name, arguments):
+            result = await client.call_tool("run_learn_worlds_read_tool", {"name": name, "arguments": arguments})
+            assert not result.is_error, result.content[0].text
+            return result.structured_content
+
+        roles = (await run("list_all_learn_worlds_roles", {}))["result"]
+        users, cursor = [], None
+        while True:
+            page = await run("list_all_learn_worlds_users", {"limit": 200, "include_suspended": True,
+                                                             "fields": "email,role,last_login",
+                                                             **({"next_cursor": cursor} if cursor else {})})
+            users += page["result"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+    titles = {role["access_level"]: role["title"] for role in roles if not role.get("custom_role")}
+    found = sorted((u["email"], titles[u["role"]["level"]]) for u in users
+                   if u["role"]["level"] in ("admin", "instructor") and (u.get("last_login") or 0) < SINCE)
+    truth = sorted((u["email"], titles[u["role"]["level"]]) for u in school.users.values()
+                   if u["role"]["level"] in ("admin", "instructor") and (u["last_login"] or 0) < SINCE)
+    assert found == truth and truth
