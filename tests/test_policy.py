@@ -7,7 +7,6 @@ import stat
 import threading
 import time
 
-import httpx
 import pytest
 from mcp import Client
 

@@ -1,0 +1,89 @@
+"""`install claude-desktop` and `install claude-code`: our entry in a host's configuration."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import LearnWorldsMCPError
+from . import PASS_THROUGH, install_app
+from .options import fail, selected_operations
+
+ServerName = Annotated[str, typer.Option("--name", help="The server's name in the host's config.")]
+Command = Annotated[Optional[str], typer.Option(
+    "--command", help="Path of the learnworlds-mcp executable (default: this installation's).")]
+
+
+def _serve_args(ctx: typer.Context) -> list[str]:
+    """The extra arguments are `serve` flags; check their filters now rather than in the host."""
+    args = list(ctx.args)
+    values = {flag: args[i + 1] for i, flag in enumerate(args[:-1])
+              if flag in ("--methods", "--tags", "--tools", "--exclude-tools")}
+    selected_operations(values.get("--methods"), values.get("--tags"), values.get("--tools"),
+                        values.get("--exclude-tools"))
+    return args
+
+
+@install_app.command("claude-desktop", context_settings=PASS_THROUGH)
+def install_claude_desktop(
+    ctx: typer.Context,
+    name: ServerName = "learnworlds",
+    profile: Optional[str] = typer.Option(None, "--profile", help="Stored profile the server should use."),
+    command: Command = None,
+    print_only: Annotated[bool, typer.Option("--print", help="Show the entry; write nothing.")] = False,
+) -> None:
+    """Add or update one server entry in claude_desktop_config.json; other entries stay as they are.
+
+    Any further arguments are `serve` flags, e.g. `install claude-desktop --methods read`.
+    """
+    from .. import hosts
+
+    try:
+        entry = hosts.server_entry(command or hosts.executable_path(), _serve_args(ctx), profile)
+        if print_only:
+            typer.echo(json.dumps({"mcpServers": {name: entry}}, indent=2))
+            return
+        plan = hosts.plan_desktop_install(hosts.desktop_config_path(), name, entry)
+        backup = hosts.apply_install(plan)
+    except LearnWorldsMCPError as exc:
+        fail(str(exc))
+    if not plan.changed:
+        typer.echo(f"{plan.path} already has this {name!r} entry; nothing changed.")
+        return
+    typer.echo(f"Wrote the {name!r} entry to {plan.path}" + (f" (backup: {backup})" if backup else "") + ".")
+    if plan.dropped_env:
+        typer.echo(f"Note: the old entry's env ({', '.join(plan.dropped_env)}) was dropped; keep secrets in the "
+                   "keyring with `learnworlds-mcp auth login`.")
+    typer.echo("Restart Claude Desktop to load it.")
+
+
+@install_app.command("claude-code", context_settings=PASS_THROUGH)
+def install_claude_code(
+    ctx: typer.Context,
+    name: ServerName = "learnworlds",
+    profile: Optional[str] = typer.Option(None, "--profile", help="Stored profile the server should use."),
+    command: Command = None,
+    scope: Annotated[Optional[str], typer.Option("--scope", help="local, project or user.")] = None,
+    run_it: Annotated[bool, typer.Option("--run", help="Run `claude mcp add` instead of printing it.")] = False,
+) -> None:
+    """Print (or run with --run) the `claude mcp add` command for this server.
+
+    Any further arguments are `serve` flags, e.g. `install claude-code --methods read`.
+    """
+    import subprocess
+
+    from .. import hosts
+
+    try:
+        argv = hosts.claude_code_command(name, command or hosts.executable_path(), _serve_args(ctx), profile, scope)
+        if not run_it:
+            typer.echo(hosts.format_command(argv))
+            return
+        argv[0] = hosts.claude_executable()
+    except LearnWorldsMCPError as exc:
+        fail(str(exc))
+    raise typer.Exit(subprocess.call(argv))
+
+

@@ -1,0 +1,85 @@
+"""Options shared by several commands (each with its LEARNWORLDS_* twin), and how commands fail."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import SelectionError
+
+Methods = Annotated[Optional[str], typer.Option(
+    "--methods", envvar="LEARNWORLDS_METHODS", show_envvar=True,
+    help="Comma list: read (every GET), write (every other verb), or kinds list,get,create,update,delete,custom.")]
+Tags = Annotated[Optional[str], typer.Option(
+    "--tags", envvar="LEARNWORLDS_TAGS", show_envvar=True,
+    help="Comma list of tags; a tool with any of them passes (e.g. directory, commerce, users).")]
+Tools = Annotated[Optional[str], typer.Option(
+    "--tools", envvar="LEARNWORLDS_TOOLS", show_envvar=True, help="Comma list of tool names to allow (allow list).")]
+ExcludeTools = Annotated[Optional[str], typer.Option(
+    "--exclude-tools", envvar="LEARNWORLDS_EXCLUDE_TOOLS", show_envvar=True,
+    help="Comma list of tool names to remove.")]
+Profile = Annotated[str, typer.Option(
+    "--profile", envvar="LEARNWORLDS_PROFILE", show_envvar=True, help="Stored profile (one per school).")]
+
+
+ApiUrl = Annotated[Optional[str], typer.Option(
+    "--api-url", envvar="LEARNWORLDS_API_URL", show_envvar=True,
+    help="API base, default {school URL}/admin/api. Plain http only for loopback hosts.")]
+RateLimit = Annotated[int, typer.Option(
+    "--rate-limit", envvar="LEARNWORLDS_RATE_LIMIT", show_envvar=True, min=1,
+    help="Requests per 10 s this process may send (the school's budget is 30).")]
+MaxRetries = Annotated[int, typer.Option(
+    "--max-retries", envvar="LEARNWORLDS_MAX_RETRIES", show_envvar=True, min=0,
+    help="Retries after a 429, or after network errors and 502/503/504 on reads and idempotent writes; "
+         "0 hands every failure straight to the model. Creates are never retried.")]
+Sandbox = Annotated[bool, typer.Option(
+    "--sandbox", envvar="LEARNWORLDS_SANDBOX", show_envvar=True,
+    help="Use a seeded sandbox school started in-process on a free loopback port: no account, no credentials.")]
+
+
+DryRun = Annotated[bool, typer.Option(
+    "--dry-run", envvar="LEARNWORLDS_DRY_RUN", show_envvar=True,
+    help="Write tools return the exact request they would send, and send nothing; reads still work.")]
+MaxWrites = Annotated[Optional[int], typer.Option(
+    "--max-writes", envvar="LEARNWORLDS_MAX_WRITES", show_envvar=True, min=0,
+    help="Refuse further writes after this many in one server run.")]
+AuditLogPath = Annotated[Optional[str], typer.Option(
+    "--audit-log", envvar="LEARNWORLDS_AUDIT_LOG", show_envvar=True,
+    help="Append one JSON line per tool call to this file (created owner-only).")]
+ExpiresAt = Annotated[Optional[str], typer.Option(
+    "--expires-at", envvar="LEARNWORLDS_EXPIRES_AT", show_envvar=True,
+    help="ISO 8601 time after which every tool call is refused (e.g. 2026-12-01T18:00:00Z).")]
+Ttl = Annotated[Optional[str], typer.Option(
+    "--ttl", envvar="LEARNWORLDS_TTL", show_envvar=True,
+    help="Like --expires-at, as a duration from now: 30m, 8h, 2d.")]
+MaxResultBytes = Annotated[int, typer.Option(
+    "--max-result-bytes", envvar="LEARNWORLDS_MAX_RESULT_BYTES", show_envvar=True, min=2000,
+    help="Cut larger results at an item boundary (default about 20,000 tokens).")]
+KeepEmpty = Annotated[bool, typer.Option(
+    "--keep-empty", envvar="LEARNWORLDS_KEEP_EMPTY", show_envvar=True,
+    help="Keep null and empty values in results (they are left out by default to save context).")]
+
+
+Exposure = Annotated[str, typer.Option(
+    "--exposure", envvar="LEARNWORLDS_EXPOSURE", show_envvar=True,
+    help="tools: every selected tool is listed; discovery: four meta-tools search, describe and run them "
+         "(a few KB of context instead of tens).")]
+
+
+def fail(message: str, code: int = 1) -> None:
+    typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def selected_operations(methods: str | None, tags: str | None, tools: str | None, exclude_tools: str | None):
+    """Load the registry and apply the filters, or exit 2 with the valid values."""
+    from ..filters import Selection, select, split_list
+    from ..registry import load
+
+    selection = Selection(split_list(methods), split_list(tags), split_list(tools), split_list(exclude_tools))
+    try:
+        return select(load(), selection)
+    except SelectionError as exc:
+        fail(str(exc), code=2)
+

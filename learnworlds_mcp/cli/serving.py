@@ -1,0 +1,274 @@
+"""Commands that talk to a school: list-tools, serve, call, doctor and the sandbox."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from contextlib import ExitStack, contextmanager
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import CredentialsError, SelectionError
+from . import app
+from .options import (ApiUrl, AuditLogPath, DryRun, ExcludeTools, ExpiresAt, Exposure, KeepEmpty, MaxResultBytes,
+                      MaxRetries, MaxWrites, Methods, Profile, RateLimit, Sandbox, Tags, Tools, Ttl, fail,
+                      selected_operations)
+
+@app.command("list-tools")
+def list_tools(
+    methods: Methods = None,
+    tags: Tags = None,
+    tools: Tools = None,
+    exclude_tools: ExcludeTools = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the tool definitions as the server sends them.")] = False,
+    exposure: Exposure = "tools",
+) -> None:
+    """List the tools a server with these filters would offer. Needs no credentials."""
+    operations = selected_operations(methods, tags, tools, exclude_tools)
+    if exposure == "discovery":
+        from ..discovery import meta_tools
+        from ..registry import model_visible_bytes
+
+        definitions = meta_tools(operations)
+        if as_json:
+            typer.echo(json.dumps(definitions, indent=2, ensure_ascii=False))
+            return
+        for tool in definitions:
+            typer.echo(f"{tool['name']:30}  {tool['description']}")
+        size = sum(model_visible_bytes(t) for t in definitions)
+        typer.echo(f"\n{len(definitions)} meta-tools over {len(operations)} operations, {size:,} model-visible "
+                   f"bytes (about {size // 4:,} tokens per turn)")
+        return
+    if exposure != "tools":
+        fail(f"--exposure: {exposure!r} is not one of tools, discovery", code=2)
+    if as_json:
+        rows = [dict(op.tool(), http_method=op.method, path=op.path, kind=op.kind, tags=list(op.tags))
+                for op in operations]
+        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    from ..registry import model_visible_bytes
+
+    width = max(len(op.name) for op in operations)
+    typer.echo(f"{'TOOL':{width}}  {'KIND':6}  {'TAGS':24}  DESCRIPTION")
+    for op in operations:
+        first = op.description.split(". ")[0].rstrip(".")
+        line = first if len(first) <= 70 else first[:67] + "..."
+        typer.echo(f"{op.name:{width}}  {op.kind:6}  {','.join(op.tags):24}  {line}")
+    size = sum(model_visible_bytes(op.tool()) for op in operations)
+    typer.echo(f"\n{len(operations)} tools, {size:,} model-visible bytes (about {size // 4:,} tokens per turn)")
+
+
+@app.command()
+def serve(
+    methods: Methods = None,
+    tags: Tags = None,
+    tools: Tools = None,
+    exclude_tools: ExcludeTools = None,
+    profile: Profile = "default",
+    api_url: ApiUrl = None,
+    sandbox: Sandbox = False,
+    log_level: Annotated[str, typer.Option(
+        "--log-level", envvar="LEARNWORLDS_LOG_LEVEL", show_envvar=True,
+        help="Log level for stderr: debug, info, warning, error.")] = "warning",
+    rate_limit: RateLimit = 30,
+    max_retries: MaxRetries = 2,
+    dry_run: DryRun = False,
+    max_writes: MaxWrites = None,
+    audit_log: AuditLogPath = None,
+    expires_at: ExpiresAt = None,
+    ttl: Ttl = None,
+    max_result_bytes: MaxResultBytes = 80_000,
+    keep_empty: KeepEmpty = False,
+    exposure: Exposure = "tools",
+) -> None:
+    """Run the MCP server over stdio (what Claude Desktop and Claude Code start). Logs go to stderr."""
+    level = getattr(logging, log_level.upper(), None)
+    if not isinstance(level, int):
+        fail(f"--log-level: {log_level!r} is not one of debug, info, warning, error", code=2)
+    logging.basicConfig(stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if exposure not in ("tools", "discovery"):
+        fail(f"--exposure: {exposure!r} is not one of tools, discovery", code=2)
+    operations = selected_operations(methods, tags, tools, exclude_tools)
+    policy = make_policy(expires_at, ttl, dry_run, max_writes)
+    with school_client(profile, api_url, sandbox, rate_limit, max_retries) as client:
+        import anyio
+
+        from ..audit import AuditLog
+        from ..executor import Runtime
+        from ..server import serve_stdio
+
+        if client.credentials.expires_at is not None:
+            policy.expires_at = min(filter(None, (policy.expires_at, client.credentials.expires_at)))
+        audit = AuditLog(audit_log, secrets=client.credentials.secrets) if audit_log else None
+        runtime = Runtime(client, policy, max_result_bytes, keep_empty)
+        logging.getLogger("learnworlds_mcp").info("serving %d tools for %s", len(operations),
+                                                  client.credentials.api_url)
+        try:
+            anyio.run(serve_stdio, operations, runtime, audit, exposure)
+        finally:
+            if audit:
+                audit.close()
+
+
+def make_policy(expires_at: str | None, ttl: str | None, dry_run: bool, max_writes: int | None):
+    """The run's Policy, or exit 2 naming the flag when a time is malformed or already past."""
+    from ..policy import Policy, expiry_from
+
+    try:
+        expiry = expiry_from(expires_at, ttl)
+    except ValueError as exc:
+        fail(f"--expires-at/--ttl: {exc}", code=2)
+    return Policy(expires_at=expiry, dry_run=dry_run, max_writes=max_writes)
+
+
+@contextmanager
+def school_client(profile: str, api_url: str | None, sandbox: bool, rate_limit: int, max_retries: int):
+    """A LearnWorldsClient for the configured school, or for a sandbox school started in-process."""
+    from .. import auth
+    from ..client import RATE_WINDOW_SECONDS, WINDOW_MARGIN, LearnWorldsClient
+    from ..limiter import RateLimiter
+
+    with ExitStack() as stack:
+        if sandbox:
+            from ..sandbox import SANDBOX_ACCESS_TOKEN, SANDBOX_CLIENT_ID, start_sandbox
+
+            handle = stack.enter_context(start_sandbox(port=0))
+            credentials = auth.Credentials(api_url=handle.api_url, client_id=SANDBOX_CLIENT_ID,
+                                           access_token=SANDBOX_ACCESS_TOKEN, sources={"api_url": "sandbox"})
+        else:
+            env = dict(os.environ)
+            if api_url:
+                env["LEARNWORLDS_API_URL"] = api_url
+            try:
+                credentials = auth.resolve(profile, env)
+            except CredentialsError as exc:
+                fail(str(exc))
+        yield LearnWorldsClient(credentials, limiter=RateLimiter(rate_limit, RATE_WINDOW_SECONDS + WINDOW_MARGIN),
+                                max_retries=max_retries)
+
+
+def parse_arguments(pairs: list[str], as_json: str | None) -> dict:
+    """--json '{...}' then each --arg key=value on top; a value is read as JSON where it parses."""
+    arguments: dict = {}
+    if as_json:
+        try:
+            arguments = json.loads(as_json)
+        except ValueError as exc:
+            fail(f"--json: not valid JSON ({exc}); give an object such as '{{\"limit\": 5}}'", code=2)
+        if not isinstance(arguments, dict):
+            fail("--json: give a JSON object such as '{\"limit\": 5}'", code=2)
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            fail(f"--arg {pair!r}: write it as key=value, e.g. --arg limit=5", code=2)
+        try:
+            arguments[key] = json.loads(raw)
+        except ValueError:
+            arguments[key] = raw
+    return arguments
+
+
+@app.command()
+def call(
+    tool: Annotated[str, typer.Argument(help="Tool name, as listed by `learnworlds-mcp list-tools`.")],
+    arg: Annotated[Optional[list[str]], typer.Option(
+        "--arg", help="key=value; the value is read as JSON where it parses (limit=5 is a number). Repeatable.")] = None,
+    as_json: Annotated[Optional[str], typer.Option("--json", help="All arguments as one JSON object.")] = None,
+    sandbox: Sandbox = False,
+    profile: Profile = "default",
+    api_url: ApiUrl = None,
+    rate_limit: RateLimit = 30,
+    max_retries: MaxRetries = 2,
+    dry_run: DryRun = False,
+    max_result_bytes: MaxResultBytes = 80_000,
+    keep_empty: KeepEmpty = False,
+) -> None:
+    """Run one tool through the server code (an in-memory MCP client) and print its result as JSON."""
+    from ..filters import Selection, select
+    from ..registry import load
+
+    arguments = parse_arguments(arg or [], as_json)
+    try:
+        operations = select(load(), Selection(tools=(tool,)))
+    except SelectionError as exc:
+        fail(str(exc), code=2)
+    with school_client(profile, api_url, sandbox, rate_limit, max_retries) as client:
+        import anyio
+
+        from ..executor import Runtime
+        from ..server import call_in_memory
+
+        runtime = Runtime(client, make_policy(None, None, dry_run, None), max_result_bytes, keep_empty)
+        result = anyio.run(call_in_memory, operations, runtime, tool, arguments)
+    text = result.content[0].text if result.content else "{}"
+    if result.is_error:
+        typer.echo(json.dumps(json.loads(text), indent=2, ensure_ascii=False), err=True)
+        raise typer.Exit(1)
+    typer.echo(json.dumps(result.structured_content, indent=2, ensure_ascii=False))
+
+
+@app.command()
+def doctor(
+    methods: Methods = None,
+    tags: Tags = None,
+    tools: Tools = None,
+    exclude_tools: ExcludeTools = None,
+    profile: Profile = "default",
+    api_url: ApiUrl = None,
+    sandbox: Sandbox = False,
+) -> None:
+    """Check the set-up step by step (versions, keyring, profile, network, credentials, expiry, filters).
+
+    Prints one line per check with a fix for anything wrong; exits 0 only when every check passes.
+    """
+    import anyio
+
+    from .. import doctor as checks
+    from ..filters import Selection, split_list
+
+    selection = Selection(split_list(methods), split_list(tags), split_list(tools), split_list(exclude_tools))
+    env = dict(os.environ)
+    with ExitStack() as stack:
+        if sandbox:
+            from ..sandbox import SANDBOX_ACCESS_TOKEN, SANDBOX_CLIENT_ID, start_sandbox
+
+            handle = stack.enter_context(start_sandbox(port=0))
+            env.update(LEARNWORLDS_CLIENT_ID=SANDBOX_CLIENT_ID, LEARNWORLDS_ACCESS_TOKEN=SANDBOX_ACCESS_TOKEN)
+            api_url = handle.api_url
+        results = anyio.run(checks.run_checks, profile, env, selection, api_url)
+    typer.echo(checks.render(results))
+    raise typer.Exit(checks.exit_code(results))
+
+
+@app.command("sandbox")
+def sandbox_command(
+    port: Annotated[int, typer.Option("--port", envvar="LEARNWORLDS_SANDBOX_PORT", show_envvar=True,
+                                      help="Loopback port to listen on (0 picks a free one).")] = 8765,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the generated school; the same seed, the same data.")] = 7,
+    users: Annotated[int, typer.Option("--users", min=20, help="How many users to generate (at least 20).")] = 2000,
+    no_rate_limit: Annotated[bool, typer.Option(
+        "--no-rate-limit", help="Turn off the 30-requests-per-10-s limit (on by default, as in a real school).")] = False,
+) -> None:
+    """Serve a seeded sandbox school that behaves like the LearnWorlds v2 API, on 127.0.0.1."""
+    from ..sandbox import SANDBOX_ACCESS_TOKEN, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, run_sandbox
+
+    def ready(handle) -> None:
+        typer.echo(f"Sandbox school on {handle.api_url} ({users} users, seed {seed}"
+                   f"{', no rate limit' if no_rate_limit else ''}). Ctrl-C stops it.\n"
+                   f"  LEARNWORLDS_API_URL={handle.api_url}\n"
+                   f"  LEARNWORLDS_CLIENT_ID={SANDBOX_CLIENT_ID}\n"
+                   f"  LEARNWORLDS_ACCESS_TOKEN={SANDBOX_ACCESS_TOKEN}\n"
+                   f"  (or LEARNWORLDS_CLIENT_SECRET={SANDBOX_CLIENT_SECRET} for the token exchange)\n"
+                   "These are the sandbox's fixed, public credentials; they open nothing else.")
+
+    try:
+        run_sandbox(port=port, seed=seed, users=users, rate_limit=not no_rate_limit, on_ready=ready)
+    except OSError as exc:
+        fail(f"--port {port}: cannot listen ({exc.strerror or exc}); pick another port or 0 for a free one", code=2)
+    except KeyboardInterrupt:
+        pass
+
+
