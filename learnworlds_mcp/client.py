@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -27,6 +29,18 @@ BACKOFF_BASE, BACKOFF_CAP = 0.5, 8.0
 sleep = asyncio.sleep  # module-level so tests can swap in virtual time
 
 log = logging.getLogger("learnworlds_mcp.client")
+
+
+@dataclass
+class CallStats:
+    """What one tool call cost: requests sent and the last HTTP status (for the audit log)."""
+
+    requests: int = 0
+    status: int | None = None
+
+
+# Per task, so concurrent tool calls each count only their own requests.
+call_stats: ContextVar[CallStats | None] = ContextVar("call_stats", default=None)
 
 _HINTS = {
     400: "LearnWorlds rejected the request; check the arguments named in the message.",
@@ -167,6 +181,9 @@ class LearnWorldsClient:
 
         await self.limiter.acquire()
         self.requests_sent += 1
+        stats = call_stats.get()
+        if stats is not None:
+            stats.requests += 1
         try:
             response = await self.http.request(method, url, **kwargs)
         except httpx.TimeoutException as exc:
@@ -177,6 +194,8 @@ class LearnWorldsClient:
         except httpx.HTTPError as exc:
             raise ApiError(f"Could not reach LearnWorlds at {self.credentials.api_url}"
                            f" ({type(exc).__name__}); check the school URL and the network.") from exc
+        if stats is not None:
+            stats.status = response.status_code
         if response.status_code == 401:
             self.tokens.invalidate()
         return _parse(response)

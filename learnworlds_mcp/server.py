@@ -17,7 +17,7 @@ from mcp.shared.exceptions import MCPError
 
 from . import __version__, discovery, prompts
 from .audit import AuditLog
-from .client import LearnWorldsClient
+from .client import CallStats, LearnWorldsClient, call_stats
 from .errors import ApiError, ArgumentError, CredentialsError
 from .executor import Runtime, execute
 from .policy import PolicyError
@@ -107,14 +107,13 @@ async def run_tool(operation: Operation, arguments: dict[str, Any] | None, runti
                    audit: AuditLog | None = None) -> types.CallToolResult:
     """Execute one call; every failure becomes an error result, and the call is logged and audited."""
     started = time.monotonic()
-    sent_before = runtime.client.requests_sent
-    status: int | None = None
+    stats = CallStats()
+    call_stats.set(stats)
     try:
         structured = await execute(operation, arguments, runtime)
     except (ArgumentError, PolicyError, CredentialsError) as exc:
         outcome, kind = error_result(str(exc)), "refused" if isinstance(exc, PolicyError) else "error"
     except ApiError as exc:
-        status = exc.status
         extra = {k: v for k, v in exc.details.items() if k != "status"}
         outcome, kind = error_result(str(exc), status=exc.status, **extra), "error"
     except Exception as exc:  # a bug must not kill the session; the model gets a clean error
@@ -132,9 +131,8 @@ async def run_tool(operation: Operation, arguments: dict[str, Any] | None, runti
     elapsed_ms = round((time.monotonic() - started) * 1000, 1)
     log.info("%s %s in %.0f ms", operation.name, kind, elapsed_ms)
     if audit is not None:
-        audit.record(tool=operation.name, arguments=arguments or {}, outcome=kind,
-                     status=status if status is not None else (200 if kind == "ok" else None),
-                     duration_ms=elapsed_ms, requests=runtime.client.requests_sent - sent_before)
+        audit.record(tool=operation.name, arguments=arguments or {}, outcome=kind, status=stats.status,
+                     duration_ms=elapsed_ms, requests=stats.requests)
     return outcome
 
 

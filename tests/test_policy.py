@@ -123,3 +123,22 @@ def test_concurrent_appends_stay_whole_lines(tmp_path):
     audit.close()
     lines = (tmp_path / "a.jsonl").read_text().splitlines()
     assert len(lines) == 400 and all(json.loads(line)["arguments"]["x"] == "y" * 500 for line in lines)
+
+
+@pytest.mark.anyio
+async def test_concurrent_calls_each_audit_their_own_requests(operations, httpx_mock, tmp_path):
+    httpx_mock.add_response(url=f"{API}/v2/user-roles", json={"data": []}, is_reusable=True)
+    httpx_mock.add_response(method="POST", url=f"{API}/v2/users", status_code=201, json={"id": "new"})
+    audit = AuditLog(tmp_path / "a.jsonl")
+    async with Client(make_server(operations, Policy(), audit)) as client:
+        import anyio
+
+        async with anyio.create_task_group() as group:
+            for _ in range(5):
+                group.start_soon(client.call_tool, "list_all_learn_worlds_roles", {})
+            group.start_soon(client.call_tool, "create_a_learn_worlds_user", {"email": "a@b.example",
+                                                                              "username": "ab"})
+    audit.close()
+    records = [json.loads(line) for line in (tmp_path / "a.jsonl").read_text().splitlines()]
+    assert [r["requests"] for r in records] == [1] * 6
+    assert {r["status"] for r in records} == {200, 201}
