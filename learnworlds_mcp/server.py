@@ -75,9 +75,15 @@ def build_server(operations: list[Operation], runtime: Runtime | LearnWorldsClie
 
     async def get_prompt(ctx: Any, params: types.GetPromptRequestParams) -> types.GetPromptResult:
         try:
-            return prompts.render(params.name, params.arguments, available, schemas)
+            result = prompts.render(params.name, params.arguments, available, schemas)
         except prompts.PromptError as exc:
             raise MCPError(types.INVALID_PARAMS, str(exc)) from exc
+        if exposure == "discovery":  # the tools the prompt names are reached through the executors
+            note = (f"On this server, call each tool named below through {discovery.RUN_READ} with "
+                    '{"name": <tool>, "arguments": {...}}.\n\n')
+            first = result.messages[0].content
+            result.messages[0].content = types.TextContent(type="text", text=note + first.text)
+        return result
 
     return Server("learnworlds-mcp", version=__version__, title="LearnWorlds",
                   instructions=INSTRUCTIONS, on_list_tools=list_tools, on_call_tool=call_tool,

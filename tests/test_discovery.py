@@ -60,3 +60,12 @@ async def test_executors_refuse_the_other_side_and_unselected_tools(operations, 
         found = (await client.call_tool(discovery.SEARCH, {"query": "suspend"})).structured_content
         assert "learn_worlds_users_suspend" not in [m["name"] for m in found["result"]]
     assert httpx_mock.get_requests() == []
+
+
+@pytest.mark.anyio
+async def test_prompts_in_discovery_mode_point_at_the_read_executor(operations):
+    async with Client(server(operations)) as client:
+        rendered = await client.get_prompt("audit_inactive_staff", {})
+    text = rendered.messages[0].content.text
+    assert text.startswith("On this server, call each tool named below through run_learn_worlds_read_tool")
+    assert "list_all_learn_worlds_users" in text
