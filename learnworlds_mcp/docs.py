@@ -68,7 +68,7 @@ def rewrite(text: str) -> str:
 def main(path: str = "README.md") -> None:
     readme = Path(path)
     readme.write_text(rewrite(readme.read_text(encoding="utf-8")), encoding="utf-8")
-    print(f"updated {readme}", file=sys.stderr)
+    sys.stderr.write(f"updated {readme}\n")
 
 
 if __name__ == "__main__":

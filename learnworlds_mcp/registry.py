@@ -1,7 +1,7 @@
 """The tool registry: bundled operation files in, Operation values and MCP tool definitions out.
 
 Only the standard library is imported here, so `list-tools` and `--help` stay quick.
-Run `python -m learnworlds_mcp.registry` to load every file and print each tool's size.
+`python scripts/tool_sizes.py` loads every file and prints each tool's size.
 """
 
 from __future__ import annotations
@@ -289,12 +289,3 @@ def model_visible_bytes(tool: dict[str, Any]) -> int:
     """Bytes of what a model reads from a tool: name, description and input schema."""
     visible = {"name": tool["name"], "description": tool["description"], "inputSchema": tool["inputSchema"]}
     return len(json.dumps(visible, separators=(",", ":"), ensure_ascii=False).encode())
-
-
-if __name__ == "__main__":  # pragma: no cover - a helper for people editing the data files
-    total = 0
-    for op in load():
-        size = model_visible_bytes(op.tool())
-        total += size
-        print(f"{size:6d}  {op.name:50s} {op.method:6s} {op.path}  [{','.join(op.tags)}]")
-    print(f"{total:6d}  total model-visible bytes, {len(load())} tools")
