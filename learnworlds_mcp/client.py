@@ -133,8 +133,9 @@ class LearnWorldsClient:
                    body: dict[str, Any] | None = None, *, retry_safe: bool | None = None) -> Any:
         """One logical request; the parsed JSON answer, or ApiError once retries are spent.
 
-        A 429 is retried after the window for any request (LearnWorlds rejected it unprocessed);
-        network errors and 502/503/504 only when `retry_safe` (GET by default), never for a create.
+        Only requests that are safe to repeat (`retry_safe`: GET by default, and idempotent PUT or
+        DELETE) are retried: after the window on a 429, with backoff on network errors and
+        502/503/504. A create or any other POST is never sent twice.
         """
         safe = method == "GET" if retry_safe is None else retry_safe
         attempt = 0
@@ -159,9 +160,7 @@ class LearnWorldsClient:
 
     @staticmethod
     def _retryable(exc: ApiError, safe: bool) -> bool:
-        if exc.status == 429:
-            return True
-        return safe and (exc.status is None or exc.status in RETRY_STATUSES)
+        return safe and (exc.status is None or exc.status == 429 or exc.status in RETRY_STATUSES)
 
     def _delay(self, exc: ApiError, attempt: int) -> float:
         if exc.status == 429:

@@ -131,3 +131,12 @@ async def test_retries_are_bounded(httpx_mock, no_backoff):
     with pytest.raises(ApiError, match="HTTP 502"):
         await make_client(max_retries=2).send("GET", "/v2/users")
     assert len(httpx_mock.get_requests()) == 3
+
+
+@pytest.mark.anyio
+async def test_a_create_hit_by_a_429_is_handed_back_not_resent(httpx_mock, no_backoff):
+    httpx_mock.add_response(status_code=429, json={"error": "Too many requests"})
+    with pytest.raises(ApiError) as info:
+        await make_client().send("POST", "/v2/users", body={"email": "a@b.c"})
+    assert info.value.status == 429 and "rate_limit" in info.value.details
+    assert len(httpx_mock.get_requests()) == 1

@@ -31,7 +31,7 @@ RateLimit = Annotated[int, typer.Option(
     help="Requests per 10 s this process may send (the school's budget is 30).")]
 MaxRetries = Annotated[int, typer.Option(
     "--max-retries", envvar="LEARNWORLDS_MAX_RETRIES", show_envvar=True, min=0,
-    help="Retries after a 429, or after network errors and 502/503/504 on reads and idempotent writes; "
+    help="Retries of reads and idempotent writes after a 429, a network error or 502/503/504; "
          "0 hands every failure straight to the model. Creates are never retried.")]
 Sandbox = Annotated[bool, typer.Option(
     "--sandbox", envvar="LEARNWORLDS_SANDBOX", show_envvar=True,
