@@ -109,7 +109,6 @@ class LearnWorldsClient:
         self.max_retries = max_retries
         self._timeout, self._transport = timeout, transport
         self._http: httpx.AsyncClient | None = None
-        self.requests_sent = 0
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -179,7 +178,6 @@ class LearnWorldsClient:
         import httpx
 
         await self.limiter.acquire()
-        self.requests_sent += 1
         stats = call_stats.get()
         if stats is not None:
             stats.requests += 1

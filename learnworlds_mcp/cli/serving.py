@@ -125,27 +125,35 @@ def make_policy(expires_at: str | None, ttl: str | None, dry_run: bool, max_writ
 
 
 @contextmanager
+def school_environment(api_url: str | None, sandbox: bool):
+    """The environment credentials resolve from: the process's own, plus --api-url, or a sandbox school
+    started in-process (its fixed, public credentials), so both go through the same lookup."""
+    env = dict(os.environ)
+    with ExitStack() as stack:
+        if sandbox:
+            from ..sandbox import SANDBOX_ACCESS_TOKEN, SANDBOX_CLIENT_ID, start_sandbox
+
+            handle = stack.enter_context(start_sandbox(port=0))
+            env.pop("LEARNWORLDS_CLIENT_SECRET", None)
+            env.update(LEARNWORLDS_CLIENT_ID=SANDBOX_CLIENT_ID, LEARNWORLDS_ACCESS_TOKEN=SANDBOX_ACCESS_TOKEN)
+            api_url = handle.api_url
+        if api_url:
+            env["LEARNWORLDS_API_URL"] = api_url
+        yield env
+
+
+@contextmanager
 def school_client(profile: str, api_url: str | None, sandbox: bool, rate_limit: int, max_retries: int):
     """A LearnWorldsClient for the configured school, or for a sandbox school started in-process."""
     from .. import auth
     from ..client import RATE_WINDOW_SECONDS, WINDOW_MARGIN, LearnWorldsClient
     from ..limiter import RateLimiter
 
-    with ExitStack() as stack:
-        if sandbox:
-            from ..sandbox import SANDBOX_ACCESS_TOKEN, SANDBOX_CLIENT_ID, start_sandbox
-
-            handle = stack.enter_context(start_sandbox(port=0))
-            credentials = auth.Credentials(api_url=handle.api_url, client_id=SANDBOX_CLIENT_ID,
-                                           access_token=SANDBOX_ACCESS_TOKEN, sources={"api_url": "sandbox"})
-        else:
-            env = dict(os.environ)
-            if api_url:
-                env["LEARNWORLDS_API_URL"] = api_url
-            try:
-                credentials = auth.resolve(profile, env)
-            except CredentialsError as exc:
-                fail(str(exc))
+    with school_environment(api_url, sandbox) as env:
+        try:
+            credentials = auth.resolve(profile, env)
+        except CredentialsError as exc:
+            fail(str(exc))
         yield LearnWorldsClient(credentials, limiter=RateLimiter(rate_limit, RATE_WINDOW_SECONDS + WINDOW_MARGIN),
                                 max_retries=max_retries)
 
@@ -230,15 +238,8 @@ def doctor(
     from ..filters import Selection, split_list
 
     selection = Selection(split_list(methods), split_list(tags), split_list(tools), split_list(exclude_tools))
-    env = dict(os.environ)
-    with ExitStack() as stack:
-        if sandbox:
-            from ..sandbox import SANDBOX_ACCESS_TOKEN, SANDBOX_CLIENT_ID, start_sandbox
-
-            handle = stack.enter_context(start_sandbox(port=0))
-            env.update(LEARNWORLDS_CLIENT_ID=SANDBOX_CLIENT_ID, LEARNWORLDS_ACCESS_TOKEN=SANDBOX_ACCESS_TOKEN)
-            api_url = handle.api_url
-        results = anyio.run(checks.run_checks, profile, env, selection, api_url)
+    with school_environment(api_url, sandbox) as env:
+        results = anyio.run(checks.run_checks, profile, env, selection, env.get("LEARNWORLDS_API_URL"))
     typer.echo(checks.render(results))
     raise typer.Exit(checks.exit_code(results))
 
