@@ -295,7 +295,7 @@ def upstream(kind: str = "fixed") -> Iterator[Upstream]:
     """Serve an upstream in a child process, so its work never competes with the measuring process.
 
     kind "fixed": a threaded http.server answering every GET with USER; "sandbox": the seeded
-    sandbox school (learnworlds_mcp.sandbox) with its rate limit off.
+    sandbox school (learnworlds_sandbox) with its rate limit off.
     """
     process = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "upstream", kind],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -344,7 +344,7 @@ def _serve_fixed() -> None:
 
 
 def _serve_sandbox() -> None:
-    from learnworlds_mcp.sandbox import SANDBOX_ACCESS_TOKEN, SANDBOX_CLIENT_ID, start_sandbox
+    from learnworlds_sandbox import SANDBOX_ACCESS_TOKEN, SANDBOX_CLIENT_ID, start_sandbox
 
     with start_sandbox(port=0, rate_limit=False) as handle:
         ids = [uid for uid, user in handle.school.users.items() if not user.get("is_suspended")][:50]

@@ -7,10 +7,14 @@ wire bytes of the whole tools/list result, and tokens estimated as bytes/4.
 from __future__ import annotations
 
 import platform
+import sys
+from pathlib import Path
 
 from learnworlds_mcp.discovery import meta_tools
-from learnworlds_mcp.docs import cost_table
 from learnworlds_mcp.registry import load, model_visible_bytes
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+from readme_sections import cost_table  # noqa: E402
 
 
 def main() -> None:

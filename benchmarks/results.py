@@ -15,7 +15,7 @@ from learnworlds_mcp.auth import Credentials
 from learnworlds_mcp.client import LearnWorldsClient
 from learnworlds_mcp.executor import Runtime, execute
 from learnworlds_mcp.registry import load
-from learnworlds_mcp.sandbox import SANDBOX_ACCESS_TOKEN, SANDBOX_CLIENT_ID, start_sandbox
+from learnworlds_sandbox import SANDBOX_ACCESS_TOKEN, SANDBOX_CLIENT_ID, start_sandbox
 from learnworlds_mcp.shaping import size
 
 CASES = [

@@ -21,7 +21,7 @@ import httpx
 from _harness import machine
 from mcp import Client, StdioServerParameters
 
-from learnworlds_mcp.sandbox import SANDBOX_ACCESS_TOKEN, SANDBOX_CLIENT_ID, start_sandbox
+from learnworlds_sandbox import SANDBOX_ACCESS_TOKEN, SANDBOX_CLIENT_ID, start_sandbox
 
 LIMIT, WINDOW = 30, 10.0
 

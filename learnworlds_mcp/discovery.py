@@ -75,7 +75,7 @@ def search(operations: list[Operation], query: str | None, tag: str | None, meth
         found.append((score, op))
     found.sort(key=lambda pair: -pair[0])
     matches = [{"name": op.name, "kind": op.kind, "read_only": op.read_only,
-                "summary": op.description.split(". ")[0].rstrip(".")} for _, op in found[:MAX_MATCHES]]
+                "summary": op.summary} for _, op in found[:MAX_MATCHES]]
     return {"result": matches, "more": max(0, len(found) - MAX_MATCHES)}
 
 

@@ -5,6 +5,9 @@
     ├── SelectionError     a filter names an unknown method, tag or tool, or selects nothing
     ├── CredentialsError   nothing configured, no keyring backend, an expired profile, ...
     ├── ArgumentError      tool arguments that break the tool's input schema
+    ├── PolicyError        a call refused by the run's own rules (expiry, write cap); nothing was sent
+    ├── PromptError        an unknown prompt, or a prompt argument of the wrong form
+    ├── HostError          a host's config cannot be read or written safely
     └── ApiError           LearnWorlds (or the network) answered with a failure
 
 Every message says what is wrong and how to fix it, and never contains a secret.
@@ -31,6 +34,18 @@ class CredentialsError(LearnWorldsMCPError):
 
 class ArgumentError(LearnWorldsMCPError):
     """Tool arguments do not match the tool's input schema."""
+
+
+class PolicyError(LearnWorldsMCPError):
+    """A call refused by the server's own rules (expired access, write cap); nothing was sent."""
+
+
+class PromptError(LearnWorldsMCPError):
+    """An unknown prompt name, or a prompt argument that breaks its expected form."""
+
+
+class HostError(LearnWorldsMCPError):
+    """A host's config cannot be read or written safely, or the entry would be unsafe."""
 
 
 class ApiError(LearnWorldsMCPError):

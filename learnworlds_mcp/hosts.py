@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import LearnWorldsMCPError
+from .errors import HostError
 
 SCRIPT = "learnworlds-mcp"
 DESKTOP_FILE = "claude_desktop_config.json"
@@ -32,10 +32,6 @@ SECRET_FLAG = re.compile(r"secret|token|passw(or)?d|api[-_]?key|credential|beare
 SERVER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 KEYRING_ROUTE = ("store the secret with `learnworlds-mcp auth login` (it goes to the OS keyring) "
                  "and pass --profile instead")
-
-
-class HostError(LearnWorldsMCPError):
-    """A host's config cannot be read or written safely, or the entry would be unsafe."""
 
 
 @dataclass(frozen=True)

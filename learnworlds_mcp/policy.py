@@ -7,15 +7,11 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from .errors import LearnWorldsMCPError
+from .errors import PolicyError
 from .registry import Operation
 
 _TTL = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-class PolicyError(LearnWorldsMCPError):
-    """A call refused by the server's own rules (expired access, write cap); nothing was sent."""
 
 
 def parse_ttl(text: str) -> float:

@@ -17,7 +17,7 @@ from typing import Any, Callable, Mapping
 import mcp_types as types
 
 from . import registry
-from .errors import LearnWorldsMCPError
+from .errors import PromptError
 
 ROLES_TOOL = "list_all_learn_worlds_roles"
 USERS_TOOL = "list_all_learn_worlds_users"
@@ -29,10 +29,6 @@ MANAGER_FIELDS = ("email", "nps_score", "is_instructor")
 READ_ONLY = "This job only reads: call no tool that creates, changes or deletes anything."
 
 Schemas = Mapping[str, Mapping[str, Any]]  # tool name -> its input schema
-
-
-class PromptError(LearnWorldsMCPError):
-    """An unknown prompt name, or a prompt argument that breaks its expected form."""
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,11 @@ class Operation:
         return self.method in READ_METHODS
 
     @property
+    def summary(self) -> str:
+        """The first sentence of the description, for one-line listings."""
+        return self.description.split(". ")[0].rstrip(".")
+
+    @property
     def is_list(self) -> bool:
         return self.kind == "list"
 

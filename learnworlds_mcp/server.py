@@ -18,9 +18,8 @@ from mcp.shared.exceptions import MCPError
 from . import __version__, discovery, prompts
 from .audit import AuditLog
 from .client import CallStats, LearnWorldsClient, call_stats
-from .errors import ApiError, ArgumentError, CredentialsError
+from .errors import ApiError, ArgumentError, CredentialsError, PolicyError
 from .executor import Runtime, execute
-from .policy import PolicyError
 from .registry import Operation
 
 log = logging.getLogger("learnworlds_mcp")

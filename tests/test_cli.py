@@ -149,7 +149,7 @@ def test_doctor_passes_against_the_sandbox():
 
 
 def test_doctor_names_a_wrong_token_and_its_fix():
-    from learnworlds_mcp.sandbox import SANDBOX_CLIENT_ID, start_sandbox
+    from learnworlds_sandbox import SANDBOX_CLIENT_ID, start_sandbox
 
     with start_sandbox(port=0, users=20) as sandbox:
         result = run("doctor", env={"LEARNWORLDS_API_URL": sandbox.api_url, "LEARNWORLDS_CLIENT_ID": SANDBOX_CLIENT_ID,

@@ -19,7 +19,7 @@ from learnworlds_mcp.client import LearnWorldsClient
 from learnworlds_mcp.executor import Runtime
 from learnworlds_mcp.limiter import RateLimiter
 from learnworlds_mcp.registry import load
-from learnworlds_mcp.sandbox import SANDBOX_ACCESS_TOKEN, SANDBOX_CLIENT_ID, create_app, start_sandbox
+from learnworlds_sandbox import SANDBOX_ACCESS_TOKEN, SANDBOX_CLIENT_ID, create_app, start_sandbox
 from learnworlds_mcp.server import build_server
 
 pytestmark = pytest.mark.subprocess

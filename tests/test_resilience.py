@@ -12,7 +12,7 @@ from mcp import Client
 from learnworlds_mcp.auth import Credentials
 from learnworlds_mcp.client import LearnWorldsClient
 from learnworlds_mcp.executor import Runtime
-from learnworlds_mcp.sandbox import SANDBOX_ACCESS_TOKEN, SANDBOX_CLIENT_ID, start_sandbox
+from learnworlds_sandbox import SANDBOX_ACCESS_TOKEN, SANDBOX_CLIENT_ID, start_sandbox
 from learnworlds_mcp.server import build_server
 
 

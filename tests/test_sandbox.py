@@ -13,15 +13,15 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from learnworlds_mcp.sandbox import (
+from learnworlds_sandbox import (
     SANDBOX_ACCESS_TOKEN,
     SANDBOX_CLIENT_ID,
     SANDBOX_CLIENT_SECRET,
     create_app,
     start_sandbox,
 )
-from learnworlds_mcp.sandbox.faults import ConnectionDropped
-from learnworlds_mcp.sandbox.seed import DORMANT_BEFORE, build_school
+from learnworlds_sandbox.faults import ConnectionDropped
+from learnworlds_sandbox.seed import DORMANT_BEFORE, build_school
 
 AUTH = {"Lw-Client": SANDBOX_CLIENT_ID, "Authorization": f"Bearer {SANDBOX_ACCESS_TOKEN}"}
 API = "/admin/api"
@@ -153,7 +153,7 @@ def test_same_seed_gives_the_same_school_and_another_seed_does_not():
 
 
 def test_seeding_does_not_depend_on_string_hashing():
-    code = ("from learnworlds_mcp.sandbox.seed import build_school; import json, hashlib; "
+    code = ("from learnworlds_sandbox.seed import build_school; import json, hashlib; "
             "s = build_school(7, 40); print(hashlib.sha256(json.dumps([s.users, s.groups, "
             "s.payments, s.event_logs, sorted(s.responses)], sort_keys=True, default=str)"
             ".encode()).hexdigest())")

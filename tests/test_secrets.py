@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from learnworlds_mcp.registry import load
-from learnworlds_mcp.sandbox import SANDBOX_CLIENT_ID, start_sandbox
+from learnworlds_sandbox import SANDBOX_CLIENT_ID, start_sandbox
 
 pytestmark = pytest.mark.subprocess
 TOKEN = "lw-TOKEN-canary-7f3a9c1e5b"

@@ -54,7 +54,7 @@ def list_tools(
     width = max(len(op.name) for op in operations)
     typer.echo(f"{'TOOL':{width}}  {'KIND':6}  {'TAGS':24}  DESCRIPTION")
     for op in operations:
-        first = op.description.split(". ")[0].rstrip(".")
+        first = op.summary
         line = first if len(first) <= 70 else first[:67] + "..."
         typer.echo(f"{op.name:{width}}  {op.kind:6}  {','.join(op.tags):24}  {line}")
     size = sum(model_visible_bytes(op.tool()) for op in operations)
@@ -131,7 +131,7 @@ def school_environment(api_url: str | None, sandbox: bool):
     env = dict(os.environ)
     with ExitStack() as stack:
         if sandbox:
-            from ..sandbox import SANDBOX_ACCESS_TOKEN, SANDBOX_CLIENT_ID, start_sandbox
+            from learnworlds_sandbox import SANDBOX_ACCESS_TOKEN, SANDBOX_CLIENT_ID, start_sandbox
 
             handle = stack.enter_context(start_sandbox(port=0))
             env.pop("LEARNWORLDS_CLIENT_SECRET", None)
@@ -254,7 +254,7 @@ def sandbox_command(
         "--no-rate-limit", help="Turn off the 30-requests-per-10-s limit (on by default, as in a real school).")] = False,
 ) -> None:
     """Serve a seeded sandbox school that behaves like the LearnWorlds v2 API, on 127.0.0.1."""
-    from ..sandbox import SANDBOX_ACCESS_TOKEN, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, run_sandbox
+    from learnworlds_sandbox import SANDBOX_ACCESS_TOKEN, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, run_sandbox
 
     def ready(handle) -> None:
         typer.echo(f"Sandbox school on {handle.api_url} ({users} users, seed {seed}"

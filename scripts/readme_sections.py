@@ -1,6 +1,6 @@
 """Generated README sections: the tool list and the context-cost table, both read from the registry.
 
-    python -m learnworlds_mcp.docs          # rewrite them in README.md
+    python scripts/readme_sections.py         # rewrite them in README.md
 A test fails when README.md differs from what this would write, so the docs cannot drift.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .filters import Selection, select
-from .registry import Operation, load, model_visible_bytes
+from learnworlds_mcp.filters import Selection, select
+from learnworlds_mcp.registry import Operation, load, model_visible_bytes
 
 AREAS = ("directory", "learning", "commerce", "community", "reporting")
 SELECTIONS = [("all tools", Selection()), ("--methods read", Selection(methods=("read",))),
@@ -20,15 +20,10 @@ MARKERS = {"tools": ("<!-- tools:start -->", "<!-- tools:end -->"),
            "cost": ("<!-- cost:start -->", "<!-- cost:end -->")}
 
 
-def summary(operation: Operation) -> str:
-    """The first sentence of a description, for one-line listings."""
-    return operation.description.split(". ")[0].rstrip(".")
-
-
 def tools_table(operations: list[Operation] | None = None) -> str:
     rows = ["| tool | kind | tags | what it does |", "|---|---|---|---|"]
     for op in operations or load():
-        rows.append(f"| `{op.name}` | {op.kind} | {', '.join(op.tags)} | {summary(op).replace('|', '/')} |")
+        rows.append(f"| `{op.name}` | {op.kind} | {', '.join(op.tags)} | {op.summary.replace('|', '/')} |")
     return "\n".join(rows)
 
 
