@@ -10,7 +10,7 @@ import typer
 
 from ..errors import LearnWorldsMCPError
 from . import grant_app
-from .options import StateDir, fail
+from .options import StateDir, expiry_from_flags, fail, selected_operations
 
 GrantName = Annotated[str, typer.Argument(help="A name for the grant (who or what it is for), e.g. alice or reports-bot.")]
 DEFAULT_URL = "http://127.0.0.1:8766/mcp"
@@ -53,18 +53,11 @@ def grant_create(
     state_dir: StateDir = None,
 ) -> None:
     """Create a grant and print its bearer token once (only a hash of it is stored), with client set-up lines."""
-    from ..filters import Selection, select, split_list
-    from ..policy import expiry_from
-    from ..registry import load
+    from ..filters import Selection, split_list
 
     selection = Selection(split_list(methods), split_list(tags), split_list(tools))
-    try:
-        chosen = select(load(), selection)
-        expiry = expiry_from(expires_at, ttl)
-    except ValueError as exc:
-        fail(f"--expires-at/--ttl: {exc}", code=2)
-    except LearnWorldsMCPError as exc:
-        fail(str(exc), code=2)
+    chosen = selected_operations(methods, tags, tools, None)
+    expiry = expiry_from_flags(expires_at, ttl)
     store = open_store(state_dir)
     try:
         record, token = store.create(name, selection, expiry, max_writes, max_concurrency)

@@ -14,8 +14,9 @@ import typer
 from ..errors import CredentialsError, SelectionError
 from . import app
 from .options import (AllowedHosts, AllowPlainHttp, ApiUrl, AuditLogPath, DryRun, ExcludeTools, ExpiresAt, Exposure,
-                      Host, KeepEmpty, MaxResultBytes, MaxRetries, MaxWrites, Methods, Port, Profile, RateLimit,
-                      Sandbox, StateDir, Tags, TlsCert, TlsKey, Tools, Transport, Ttl, fail, selected_operations)
+                      ExposureChoice, Host, KeepEmpty, MaxResultBytes, MaxRetries, MaxWrites, Methods, Port, Profile,
+                      RateLimit, Sandbox, StateDir, Tags, TlsCert, TlsKey, Tools, Transport, TransportChoice, Ttl, expiry_from_flags,
+                      fail, selected_operations)
 
 @app.command("list-tools")
 def list_tools(
@@ -24,11 +25,11 @@ def list_tools(
     tools: Tools = None,
     exclude_tools: ExcludeTools = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the tool definitions as the server sends them.")] = False,
-    exposure: Exposure = "tools",
+    exposure: Exposure = ExposureChoice.TOOLS,
 ) -> None:
     """List the tools a server with these filters would offer. Needs no credentials."""
     operations = selected_operations(methods, tags, tools, exclude_tools)
-    if exposure == "discovery":
+    if exposure is ExposureChoice.DISCOVERY:
         from ..discovery import meta_tools
         from ..registry import model_visible_bytes
 
@@ -42,8 +43,6 @@ def list_tools(
         typer.echo(f"\n{len(definitions)} meta-tools over {len(operations)} operations, {size:,} model-visible "
                    f"bytes (about {size // 4:,} tokens per turn)")
         return
-    if exposure != "tools":
-        fail(f"--exposure: {exposure!r} is not one of tools, discovery", code=2)
     if as_json:
         rows = [dict(op.tool(), http_method=op.method, path=op.path, kind=op.kind, tags=list(op.tags))
                 for op in operations]
@@ -82,8 +81,8 @@ def serve(
     ttl: Ttl = None,
     max_result_bytes: MaxResultBytes = 80_000,
     keep_empty: KeepEmpty = False,
-    exposure: Exposure = "tools",
-    transport: Transport = "stdio",
+    exposure: Exposure = ExposureChoice.TOOLS,
+    transport: Transport = TransportChoice.STDIO,
     host: Host = "127.0.0.1",
     port: Port = 8766,
     tls_cert: TlsCert = None,
@@ -101,11 +100,9 @@ def serve(
     if not isinstance(level, int):
         fail(f"--log-level: {log_level!r} is not one of debug, info, warning, error", code=2)
     logging.basicConfig(stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if exposure not in ("tools", "discovery"):
-        fail(f"--exposure: {exposure!r} is not one of tools, discovery", code=2)
-    if transport not in ("stdio", "http"):
-        fail(f"--transport: {transport!r} is not one of stdio, http", code=2)
-    binding = http_binding(host, port, tls_cert, tls_key, allow_plain_http, allowed_hosts) if transport == "http" else None
+    binding = None
+    if transport is TransportChoice.HTTP:
+        binding = http_binding(host, port, tls_cert, tls_key, allow_plain_http, allowed_hosts)
     operations = selected_operations(methods, tags, tools, exclude_tools)
     policy = make_policy(expires_at, ttl, dry_run, max_writes)
     with school_client(profile, api_url, sandbox, rate_limit, max_retries) as client:
@@ -156,13 +153,9 @@ def http_binding(host: str, port: int, tls_cert: str | None, tls_key: str | None
 
 def make_policy(expires_at: str | None, ttl: str | None, dry_run: bool, max_writes: int | None):
     """The run's Policy, or exit 2 naming the flag when a time is malformed or already past."""
-    from ..policy import Policy, expiry_from
+    from ..policy import Policy
 
-    try:
-        expiry = expiry_from(expires_at, ttl)
-    except ValueError as exc:
-        fail(f"--expires-at/--ttl: {exc}", code=2)
-    return Policy(expires_at=expiry, dry_run=dry_run, max_writes=max_writes)
+    return Policy(expires_at=expiry_from_flags(expires_at, ttl), dry_run=dry_run, max_writes=max_writes)
 
 
 @contextmanager
