@@ -95,16 +95,19 @@ async def team_load(url: str, tokens: list[str], calls: int) -> tuple[float, int
     return time.monotonic() - started, errors
 
 
-async def sequential(client: Client, ids: list[str], warmup: int, calls: int) -> list[float]:
+async def interleaved(local: Client, remote: Client, ids: list[str], warmup: int, calls: int) -> dict[str, list[float]]:
+    """Calls in sequence, alternating stdio and HTTP, so both paths see the same load on the machine."""
     cycle = itertools.cycle(ids)
-    samples = []
+    samples: dict[str, list[float]] = {"stdio": [], "http": []}
     for i in range(warmup + calls):
-        started = time.perf_counter()
-        result = await client.call_tool(h.GET_TOOL, {"id": next(cycle)})
-        if result.is_error:
-            raise SystemExit(f"{h.GET_TOOL} failed: {result.content[0].text}")
-        if i >= warmup:
-            samples.append(time.perf_counter() - started)
+        user = next(cycle)
+        for name, client in (("stdio", local), ("http", remote)):
+            started = time.perf_counter()
+            result = await client.call_tool(h.GET_TOOL, {"id": user})
+            if result.is_error:
+                raise SystemExit(f"{h.GET_TOOL} failed over {name}: {result.content[0].text}")
+            if i >= warmup:
+                samples[name].append(time.perf_counter() - started)
     return samples
 
 
@@ -136,19 +139,18 @@ async def main() -> None:
             env = h.school_env(sandbox.api_url, SANDBOX_CLIENT_ID, SANDBOX_ACCESS_TOKEN, folder)
             env["LEARNWORLDS_STATE_DIR"] = folder + "/state-overhead"
             token = grant(env, "bench")
-            ids = list(sandbox.school.users)[:50]
+            listed = httpx.get(f"{sandbox.api_url}/v2/users", params={"items_per_page": 50},
+                               headers={"Lw-Client": SANDBOX_CLIENT_ID,
+                                        "Authorization": f"Bearer {SANDBOX_ACCESS_TOKEN}"}).json()
+            ids = [u["id"] for u in listed["data"]]
             stdio = StdioServerParameters(command=h.command_path(), args=["serve", "--rate-limit", "100000"], env=env)
-            samples: dict[str, list[float]] = {"stdio": [], "http": []}
             with http_server(env, free_port(), "--rate-limit", "100000") as url:
                 async with Client(stdio) as local, connect(url, token) as remote:
-                    for run in range(3):
-                        warmup = 20 if run == 0 else 0
-                        samples["stdio"] += await sequential(local, ids, warmup, args.overhead_calls)
-                        samples["http"] += await sequential(remote, ids, warmup, args.overhead_calls)
+                    samples = await interleaved(local, remote, ids, 20, args.overhead_calls * 3)
     s, w = h.Spread.of(samples["stdio"]), h.Spread.of(samples["http"])
     ratio = w.median / s.median
-    print(f"\nper call, {h.GET_TOOL} in sequence, 3 x {args.overhead_calls} calls per path, sandbox limit off, "
-          "client limiter at 100,000 per 10 s, SDK client on both paths:\n")
+    print(f"\nper call, {h.GET_TOOL} in sequence, {3 * args.overhead_calls} calls per path alternating stdio and "
+          "HTTP after 20 warm-up calls, sandbox limit off, client limiter at 100,000 per 10 s, SDK client on both:\n")
     print(h.table(["path", "round trip", "x stdio", "target", "result"],
                   [["stdio (`serve`)", s.ms(), "1.00x", "-", "-"],
                    ["streamable HTTP on loopback (`serve --transport http`, one grant)", w.ms(), f"{ratio:.2f}x",
