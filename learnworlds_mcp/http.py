@@ -166,7 +166,6 @@ class GrantGate:
                 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
                 manager = StreamableHTTPSessionManager(self.make_server(record), security_settings=self.security,
-                                                       json_response=True,
                                                        max_request_body_size=self.max_body)
                 await self._task_group.start(self._run, manager)
                 self._managers[record.id] = manager
