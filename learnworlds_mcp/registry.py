@@ -208,10 +208,25 @@ def _check(condition: bool, source: str, message: str) -> None:
         raise RegistryError(f"{source}: {message}")
 
 
-def _operation(raw: dict[str, Any], defaults: dict[str, Any], source: str) -> Operation | None:
-    """Build one Operation; None when it lacks a description or schemas (it yields no tool)."""
-    if not raw.get("description") or "params" not in raw or "response" not in raw:
-        return None
+# The keys every operation needs, with their JSON types: checked at load, cheaply. The full
+# meta-schema (lengths, patterns, enums) is checked by the test suite, since jsonschema is slow to import.
+_REQUIRED = {"kind": str, "noun": str, "method": str, "path": str, "title": str, "description": str,
+             "params": dict, "response": dict}
+_JSON_TYPES = {str: "a non-empty string", dict: "an object"}
+
+
+def _check_shape(raw: Any, source: str) -> None:
+    _check(isinstance(raw, dict), source, f"an operation must be an object, not {type(raw).__name__}")
+    where = f"{source} {raw.get('method', '?')} {raw.get('path', '?')}"
+    for key, kind in _REQUIRED.items():
+        value = raw.get(key)
+        _check(isinstance(value, kind) and value != "", where,
+               f"{key!r} must be {_JSON_TYPES[kind]} (every operation needs one; see schemas/README.md)")
+
+
+def _operation(raw: dict[str, Any], defaults: dict[str, Any], source: str) -> Operation:
+    """Build one Operation, or raise RegistryError naming the file and the key that is wrong."""
+    _check_shape(raw, source)
     kind, method, path = raw["kind"], raw["method"].upper(), raw["path"]
     _check(kind in KINDS, source, f"kind {kind!r} is not one of {', '.join(KINDS)}")
     name = tool_name(kind, raw["noun"], raw.get("action"))
@@ -263,11 +278,11 @@ def parse_files(files: dict[str, str]) -> list[Operation]:
             data = json.loads(files[source])
         except json.JSONDecodeError as exc:
             raise RegistryError(f"{source}: not valid JSON ({exc})") from exc
+        _check(isinstance(data, dict) and isinstance(data.get("operations"), list), source,
+               "a file must be an object with an 'operations' list")
         defaults = {"resource": data.get("resource"), "area": data.get("area")}
-        for raw in data.get("operations", []):
+        for raw in data["operations"]:
             operation = _operation(raw, defaults, source)
-            if operation is None:
-                continue
             _check(operation.name not in operations, source, f"duplicate tool name {operation.name!r}")
             operations[operation.name] = operation
     return list(operations.values())

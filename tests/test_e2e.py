@@ -21,10 +21,10 @@ from learnworlds_mcp.limiter import RateLimiter
 from learnworlds_mcp.registry import load
 from learnworlds_sandbox import SANDBOX_ACCESS_TOKEN, SANDBOX_CLIENT_ID, create_app, start_sandbox
 from learnworlds_mcp.server import build_server
+from tests.tooling import INSPECTOR, inspector_missing, unavailable
 
 pytestmark = pytest.mark.subprocess
 ROOT = Path(__file__).parent.parent
-INSPECTOR = ROOT / "node_modules" / ".bin" / "mcp-inspector"
 SINCE = datetime(2024, 1, 1, tzinfo=timezone.utc).timestamp()
 
 
@@ -45,14 +45,16 @@ def clean_env(tmp_path):
 
 
 def inspector(tmp_path, *args):
-    if not INSPECTOR.exists():
-        pytest.skip("the MCP Inspector is not installed: run `npm ci`")
+    reason = inspector_missing()
+    if reason:
+        unavailable(reason)
     command = [str(INSPECTOR), "--cli", *server_command(), *args]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=clean_env(tmp_path))
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout)
 
 
+@pytest.mark.node
 def test_inspector_lists_pages_to_the_end_and_gets_a_tool_error(tmp_path, school):
     tools = inspector(tmp_path, "--method", "tools/list")["tools"]
     assert len(tools) == len(load()) and all(t["inputSchema"]["type"] == "object" for t in tools)
@@ -151,6 +153,7 @@ def test_readme_first_command_prints_sandbox_users(tmp_path):
         (ROOT / "README.md").read_text()
 
 
+@pytest.mark.node
 def test_inspector_lists_and_renders_the_prompts(tmp_path):
     prompts = inspector(tmp_path, "--method", "prompts/list")["prompts"]
     assert {p["name"] for p in prompts} == {"audit_inactive_staff", "cohort_report"}
