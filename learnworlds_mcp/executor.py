@@ -8,6 +8,7 @@ from typing import Any
 from . import pagination, shaping
 from .arguments import Request, validate
 from .client import LearnWorldsClient, build_path
+from .errors import ApiError
 from .policy import Policy
 from .registry import Operation
 
@@ -34,7 +35,7 @@ async def execute(operation: Operation, arguments: dict[str, Any] | None, runtim
         return {"dry_run": True, "request": {"method": operation.method, "path": path,
                                              "query": request.query, "body": body}}
     safe = operation.read_only or (operation.method in ("PUT", "DELETE") and operation.idempotent)
-    send = runtime.client.send
+    send = _with_hints(operation, runtime.client.send)
     if not operation.paging:
         answer = await send(operation.method, path, request.query, body, retry_safe=safe)
         if operation.is_list:
@@ -52,6 +53,23 @@ async def execute(operation: Operation, arguments: dict[str, Any] | None, runtim
     if page.total is not None:
         result["total"] = page.total
     return result
+
+
+def _with_hints(operation: Operation, send: Any) -> Any:
+    """`send`, with the operation's own reading of an error status added to the message (its `hints`)."""
+    if not operation.hints:
+        return send
+
+    async def sending(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await send(*args, **kwargs)
+        except ApiError as exc:
+            hint = operation.hints.get(str(exc.status))
+            if hint is None:
+                raise
+            raise ApiError(f"{exc} {hint}", status=exc.status, details=exc.details) from None
+
+    return sending
 
 
 def _shape(value: Any, request: Request, runtime: Runtime) -> Any:

@@ -69,6 +69,7 @@ class Operation:
     idempotent: bool = False
     example: dict[str, Any] = field(default_factory=dict)
     items_path: str = "data"
+    hints: dict[str, str] = field(default_factory=dict)  # HTTP status -> what that answer means here
 
     @property
     def read_only(self) -> bool:
@@ -116,7 +117,8 @@ class Operation:
             if not schema:
                 continue
             for prop_name, prop in schema["properties"].items():
-                described = dict(prop)
+                # x- keys steer how an argument is sent (see schemas/README.md); the model need not read them.
+                described = {k: v for k, v in prop.items() if not k.startswith("x-")}
                 note = prop.get("description")
                 described["description"] = f"{location}: {note}" if note else location
                 properties[prop_name] = described
@@ -129,6 +131,15 @@ class Operation:
         if required:
             schema["required"] = required
         return schema
+
+    @cached_property
+    def validation_schema(self) -> dict[str, Any]:
+        """The input schema plus each location's `anyOf` of required groups ("issued or form").
+
+        Kept out of the published schema: clients refuse a top-level anyOf in a tool's inputSchema.
+        """
+        groups = [group for location in LOCATIONS for group in self.params.get(location, {}).get("anyOf", [])]
+        return dict(self.input_schema, anyOf=groups) if groups else self.input_schema
 
     @cached_property
     def output_schema(self) -> dict[str, Any]:
@@ -267,6 +278,7 @@ def _operation(raw: dict[str, Any], defaults: dict[str, Any], source: str) -> Op
         idempotent=raw.get("idempotent", method in ("PUT", "DELETE")),
         example=raw.get("example", {}),
         items_path=raw.get("items_path", "data"),
+        hints=raw.get("hints", {}),
     )
 
 

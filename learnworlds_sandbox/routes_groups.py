@@ -213,11 +213,11 @@ async def delete_seat(request: Request) -> JSONResponse:
 
 
 async def seat_users(request: Request) -> JSONResponse:
-    """GET /v2/seats/{id}/users."""
+    """GET /v2/seats/{id}/users: a bare array, no page data (as the export documents)."""
     school = school_of(request)
     sid = request.path_params["id"]
     record(school.seats, sid, "Seat offering")
-    return page(request, [school.users[uid] for uid in school.seat_members[sid]], 20)
+    return JSONResponse([school.users[uid] for uid in school.seat_members[sid]])
 
 
 async def add_seat_user(request: Request) -> JSONResponse:
