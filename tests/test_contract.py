@@ -17,7 +17,7 @@ from jsonschema import Draft202012Validator
 from mcp import Client, StdioServerParameters
 
 from learnworlds_mcp import registry
-from tests import prism
+from tests import prism, strict
 from tests.tooling import unavailable
 
 pytestmark = [pytest.mark.subprocess, pytest.mark.node]
@@ -76,6 +76,8 @@ def assert_contract(stdio: Stdio, mock: prism.Prism, operation: registry.Operati
         objections = mock.complaints(logged, mock.mark())
         pytest.fail(f"{operation.name} {operation.example}: {result.content[0].text}; Prism: {objections}")
     assert schema_errors(tool, result) == []
+    # The published schema is permissive; the official one, with the listed deviations, is not.
+    assert strict.result_errors(operation, result.structured_content) == []
 
 
 def off_type_value(schema: dict[str, Any]) -> Any:
