@@ -43,7 +43,7 @@ def main(
 
 
 
-from . import credentials, install, serving  # noqa: E402,F401 - each registers its commands on `app`
+from . import credentials, install, query, serving  # noqa: E402,F401 - each registers its commands on `app`
 
 
 def run() -> None:

@@ -13,9 +13,9 @@ import typer
 
 from ..errors import CredentialsError, SelectionError
 from . import app
-from .options import (ApiUrl, AuditLogPath, DryRun, ExcludeTools, ExpiresAt, Exposure, KeepEmpty, MaxResultBytes,
-                      MaxRetries, MaxWrites, Methods, Profile, RateLimit, Sandbox, Tags, Tools, Ttl, fail,
-                      selected_operations)
+from .options import (ApiUrl, AuditLogPath, CacheDir, CacheTtl, DryRun, ExcludeTools, ExpiresAt, Exposure, KeepEmpty, MaxResultBytes,
+                      MaxRetries, MaxWrites, Methods, Profile, QueryWait, RateLimit, Sandbox, Tags, Tools, Ttl,
+                      fail, selected_operations)
 
 @app.command("list-tools")
 def list_tools(
@@ -83,6 +83,9 @@ def serve(
     max_result_bytes: MaxResultBytes = 80_000,
     keep_empty: KeepEmpty = False,
     exposure: Exposure = "tools",
+    cache_dir: CacheDir = None,
+    cache_ttl: CacheTtl = "15m",
+    query_wait: QueryWait = 45.0,
 ) -> None:
     """Run the MCP server over stdio (what Claude Desktop and Claude Code start). Logs go to stderr."""
     level = getattr(logging, log_level.upper(), None)
@@ -103,7 +106,8 @@ def serve(
         if client.credentials.expires_at is not None:
             policy.expires_at = min(filter(None, (policy.expires_at, client.credentials.expires_at)))
         audit = AuditLog(audit_log, secrets=client.credentials.secrets) if audit_log else None
-        runtime = Runtime(client, policy, max_result_bytes, keep_empty)
+        runtime = Runtime(client, policy, max_result_bytes, keep_empty,
+                          query_tool(operations, client, cache_dir, cache_ttl, query_wait, max_result_bytes))
         logging.getLogger("learnworlds_mcp").info("serving %d tools for %s", len(operations),
                                                   client.credentials.api_url)
         try:
@@ -111,6 +115,23 @@ def serve(
         finally:
             if audit:
                 audit.close()
+
+
+def query_tool(operations, client, cache_dir: str | None, cache_ttl: str, query_wait: float, max_result_bytes: int):
+    """The SQL query tool over the selection's tables (None when it has none), or exit 2 naming the bad flag."""
+    from ..policy import parse_ttl
+    from ..store import QueryTool
+
+    try:
+        ttl = parse_ttl(cache_ttl)
+    except ValueError as exc:
+        fail(f"--cache-ttl: {exc}", code=2)
+    try:
+        return QueryTool.build(operations, client, ttl=ttl, wait=query_wait, cache_dir=cache_dir,
+                               max_result_bytes=max_result_bytes)
+    except OSError as exc:
+        fail(f"--cache-dir {cache_dir}: cannot create the cache there ({exc.strerror or exc}); pick a folder you "
+             "can write to, or leave it out to keep tables in memory", code=2)
 
 
 def make_policy(expires_at: str | None, ttl: str | None, dry_run: bool, max_writes: int | None):
