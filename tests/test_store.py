@@ -179,6 +179,8 @@ async def test_unknown_table_and_column_errors_list_the_valid_names(sandbox):
     "DROP TABLE users",
     "CREATE TEMP VIEW v AS SELECT 1",
     "SELECT * FROM sqlite_master",
+    "SELECT count(*) FROM sqlite_master",
+    "SELECT count(*) FROM _learnworlds_loads",
     "SELECT 1; DELETE FROM users",
 ])
 async def test_anything_but_reading_is_refused_and_changes_nothing(sandbox, sql):
@@ -361,3 +363,21 @@ async def test_discovery_mode_finds_describes_and_runs_the_query_tool(sandbox):
         assert ran.structured_content["rows"] == [[USERS]]
         refused = await mcp.call_tool(discovery.RUN_WRITE, {"name": QUERY_TOOL, "arguments": {"sql": "SELECT 1"}})
         assert refused.is_error
+
+
+@pytest.mark.anyio
+async def test_a_narrower_grant_sees_only_its_own_tables_over_the_shared_store(sandbox):
+    from learnworlds_mcp.policy import Grant, Policy
+    from learnworlds_mcp.server import server_for
+
+    runtime, operations = make_runtime(sandbox)
+    grant = Grant("groups-only", Selection(tags=("groups",)), Policy())
+    async with Client(server_for(grant, operations, runtime)) as mcp:
+        tool = next(t for t in (await mcp.list_tools()).tools if t.name == QUERY_TOOL)
+        assert "groups(" in tool.description and "users(" not in tool.description
+        error, result = await query(mcp, "SELECT count(*) FROM users")
+        assert error and "no table 'users'" in result["error"] and "Tables: groups." in result["error"]
+        error, result = await query(mcp, "SELECT count(*) FROM groups")
+        assert not error and result["rows"][0][0] == len(sandbox.school.groups)
+        described = (await mcp.call_tool(QUERY_TOOL, {"tables": "*"})).structured_content
+        assert list(described["tables"]) == ["groups"]

@@ -32,11 +32,19 @@ def table_columns(operations: list[Operation]) -> dict[str, list[str]]:
 
 
 class QueryTool:
-    """The query tool of one server run: its definition and the store behind it."""
+    """The query tool of one selection: its definition and the store behind it (shared by every view)."""
 
     def __init__(self, tables: dict[str, Table], store: Store):
         self.tables, self.store = tables, store
+        self.allowed = frozenset(tables)
         self.operation = operation_for(tables)
+
+    def view(self, operations: list[Operation]) -> QueryTool | None:
+        """The tool as a narrower selection (a grant) sees it: only its tables, over the same store and loads."""
+        names = set(tables_of(operations)) & set(self.tables)
+        if names == set(self.tables):
+            return self
+        return QueryTool({n: self.tables[n] for n in names}, self.store) if names else None
 
     @classmethod
     def build(cls, operations: list[Operation], client: LearnWorldsClient, *, ttl: float = DEFAULT_TTL_SECONDS,
@@ -54,8 +62,8 @@ class QueryTool:
         """Run the tool: column lists for `tables`, else the query's rows (or the loading status)."""
         sql, refresh, which = parse(arguments)
         if which:
-            return self.store.describe(which)
-        return await self.store.answer(sql, refresh)
+            return self.store.describe(which, self.allowed)
+        return await self.store.answer(sql, refresh, self.allowed)
 
     def mark_stale(self, operation: Operation) -> list[str]:
         return self.store.mark_stale(operation)

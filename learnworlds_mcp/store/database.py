@@ -197,15 +197,17 @@ class Store:
 
     # ---- answering -------------------------------------------------------------------------------
 
-    async def answer(self, sql: str, refresh: bool = False) -> dict[str, Any]:
-        """Rows for one SELECT, loading the tables it reads first; or how far loading has got."""
-        used = self.tables_read(sql)
+    async def answer(self, sql: str, refresh: bool = False, allowed: frozenset[str] | None = None) -> dict[str, Any]:
+        """Rows for one SELECT over the `allowed` tables (default all), loading those it reads first; or how far
+        loading has got."""
+        allowed = frozenset(self.tables) if allowed is None else allowed
+        used = self.tables_read(sql, allowed)
         caller = object()
         loads = [self._start(n, caller) for n in sorted(used)
                  if refresh or not self.fresh(n) or self.state[n].load is not None]
         if loads and not await self._wait_for(loads, caller):
             return self.loading(sorted(used))
-        result = self.run(sql)
+        result = self.run(sql, allowed)
         result["tables"] = {n: {"as_of": iso(self.state[n].as_of), "rows": self.state[n].rows} for n in sorted(used)}
         return result
 
@@ -226,30 +228,29 @@ class Store:
                 "message": f"Tables are still loading (about {seconds} s left). Call this tool again with the same "
                            "sql to get the answer; loading goes on meanwhile (no need for refresh)."}
 
-    def tables_read(self, sql: str) -> set[str]:
+    def tables_read(self, sql: str, allowed: frozenset[str]) -> set[str]:
         """The published tables a query reads, found by compiling it under the guard (nothing runs)."""
         if not isinstance(sql, str) or not sql.strip():
             raise safety.SqlError("sql: give one SELECT statement, e.g. SELECT count(*) FROM users")
         if len(sql) > safety.MAX_SQL_CHARS:
             raise safety.SqlError(f"sql: longer than {safety.MAX_SQL_CHARS} characters; write a shorter query.")
-        self._execute("EXPLAIN " + sql, sql).close()
+        self._execute("EXPLAIN " + sql, sql, allowed).close()
         return set(self.guard.read)
 
-    def _execute(self, statement: str, sql: str) -> sqlite3.Cursor:
-        self.guard.read.clear()
-        self.guard.denied.clear()
+    def _execute(self, statement: str, sql: str, allowed: frozenset[str]) -> sqlite3.Cursor:
+        self.guard.reset(allowed)  # at each statement: calls with other grants interleave between awaits
         lift = safety.time_limit(self.reader, safety.QUERY_SECONDS)
         try:
             return self.reader.execute(statement)
         except (sqlite3.Error, sqlite3.Warning, OverflowError) as exc:
-            raise safety.explain(exc, self.guard, sql, self.columns()) from None
+            raise safety.explain(exc, self.guard, sql, self.columns(allowed)) from None
         finally:
             lift()
 
-    def run(self, sql: str) -> dict[str, Any]:
+    def run(self, sql: str, allowed: frozenset[str]) -> dict[str, Any]:
         """Run the query under the guard, keeping rows while they fit the row and byte caps."""
         budget = self.max_result_bytes - RESULT_OVERHEAD
-        cursor = self._execute(sql, sql)
+        cursor = self._execute(sql, sql, allowed)
         lift = safety.time_limit(self.reader, safety.QUERY_SECONDS)
         rows: list[list[Any]] = []
         used, more, cut = 0, 0, None
@@ -271,7 +272,7 @@ class Store:
                 more += 1
         except sqlite3.Error as exc:
             if str(exc) != "interrupted" or cut is None:
-                raise safety.explain(exc, self.guard, sql, self.columns()) from None
+                raise safety.explain(exc, self.guard, sql, self.columns(allowed)) from None
             more = -1  # counting the rest ran out of time
         finally:
             lift()
@@ -284,15 +285,15 @@ class Store:
                                    "columns, or page with LIMIT and OFFSET.")
         return result
 
-    def columns(self) -> dict[str, list[str]]:
-        return {name: table.column_names for name, table in self.tables.items()}
+    def columns(self, allowed: frozenset[str]) -> dict[str, list[str]]:
+        return {name: table.column_names for name, table in sorted(self.tables.items()) if name in allowed}
 
-    def describe(self, which: str) -> dict[str, Any]:
-        """Full column lists (and load state) of one table, or of every table for '*'."""
-        if which != "*" and which not in self.tables:
-            raise safety.SqlError(f"tables: no table {which!r}; give '*' or one of {', '.join(sorted(self.tables))}")
+    def describe(self, which: str, allowed: frozenset[str]) -> dict[str, Any]:
+        """Full column lists (and load state) of one table, or of every allowed table for '*'."""
+        if which != "*" and which not in allowed:
+            raise safety.SqlError(f"tables: no table {which!r}; give '*' or one of {', '.join(sorted(allowed))}")
         out = {}
-        for name in sorted(self.tables) if which == "*" else [which]:
+        for name in sorted(allowed) if which == "*" else [which]:
             table, state = self.tables[name], self.state[name]
             out[name] = {"columns": table.column_names,
                          "json_columns": [c.name for c in table.columns if c.json],

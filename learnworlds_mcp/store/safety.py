@@ -34,9 +34,20 @@ class Guard:
     """The authorizer of the query connection; it also records which published tables a query reads."""
 
     def __init__(self, tables: Iterable[str]):
-        self.tables = frozenset(tables)
+        self.tables = self.every = frozenset(tables)
         self.read: set[str] = set()
         self.denied: list[str] = []
+        self.hidden: list[str] = []  # tables that exist in the file but are not published to this caller
+
+    def _real(self, name: str | None) -> bool:
+        """A table of the file (published to someone, or the store's own), as opposed to a CTE name."""
+        return name is None or name in self.every or name.startswith(("_", "sqlite_"))
+
+    def reset(self, tables: frozenset[str]) -> None:
+        self.tables = tables
+        self.read.clear()
+        self.denied.clear()
+        self.hidden.clear()
 
     def __call__(self, action: int, arg1: str | None, arg2: str | None, db: str | None, source: str | None) -> int:
         if action == sqlite3.SQLITE_READ:
@@ -45,9 +56,9 @@ class Guard:
                 return sqlite3.SQLITE_OK
             if arg1 in BUILTIN_READS or (arg1 in SCHEMA_TABLES and arg2 == "ROWID"):
                 return sqlite3.SQLITE_OK
-            if db is None and not arg2:  # a CTE or subquery being read back, or count(*): no column of a table
+            if db is None and not arg2 and not self._real(arg1):  # a CTE or subquery read back
                 return sqlite3.SQLITE_OK
-            self.denied.append(f"reading {arg1}")
+            self.hidden.append(arg1)
             return sqlite3.SQLITE_DENY
         if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() in DENIED_FUNCTIONS:
             self.denied.append(f"the function {arg2}")
@@ -101,6 +112,8 @@ def explain(exc: sqlite3.Error, guard: Guard, sql: str, columns: dict[str, list[
     """A tool error for a failed query, naming the bad table or column and listing the valid ones."""
     text = str(exc)
     tables = ", ".join(sorted(columns))
+    if guard.hidden and not guard.denied:
+        return SqlError(f"sql: no table {guard.hidden[0]!r}. Tables: {tables}.")
     if guard.denied:
         return SqlError(f"sql: refused ({guard.denied[0]}): this tool only reads the published tables. Write one "
                         f"SELECT (or WITH ... SELECT); tables='*' lists the tables and their columns.")
