@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import pagination, shaping
 from .arguments import Request, validate
@@ -11,6 +11,9 @@ from .client import LearnWorldsClient, build_path
 from .errors import ApiError
 from .policy import Policy
 from .registry import Operation
+
+if TYPE_CHECKING:
+    from .store import QueryTool
 
 DEFAULT_MAX_RESULT_BYTES = 80_000  # about 20,000 tokens
 
@@ -23,10 +26,14 @@ class Runtime:
     policy: Policy = field(default_factory=Policy)
     max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES
     keep_empty: bool = False
+    store: QueryTool | None = None  # the SQL query tool, when the selection has tables
 
 
 async def execute(operation: Operation, arguments: dict[str, Any] | None, runtime: Runtime) -> dict[str, Any]:
     """Validate, check the policy, send, and shape the answer; raises ArgumentError, PolicyError or ApiError."""
+    if runtime.store is not None and operation is runtime.store.operation:
+        runtime.policy.admit(operation)  # an expired grant reads no cached rows either
+        return await runtime.store.call(arguments)
     request = validate(operation, arguments)
     path = build_path(operation.path, request.path)
     body = request.body if operation.params.get("body") else None
@@ -34,6 +41,8 @@ async def execute(operation: Operation, arguments: dict[str, Any] | None, runtim
     if runtime.policy.dry_run and not operation.read_only:
         return {"dry_run": True, "request": {"method": operation.method, "path": path,
                                              "query": request.query, "body": body}}
+    if runtime.store is not None and not operation.read_only:
+        runtime.store.mark_stale(operation)  # before sending: a write that fails midway may still have landed
     safe = operation.read_only or (operation.method in ("PUT", "DELETE") and operation.idempotent)
     send = _with_hints(operation, runtime.client.send)
     if not operation.paging:
