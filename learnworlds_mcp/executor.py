@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import pagination, shaping
+from . import pagination, recovery, registry, shaping
 from .arguments import Request, validate
 from .client import LearnWorldsClient, build_path
+from .errors import ApiError
 from .policy import Policy
 from .registry import Operation
 
@@ -34,7 +35,15 @@ async def execute(operation: Operation, arguments: dict[str, Any] | None, runtim
         return {"dry_run": True, "request": {"method": operation.method, "path": path,
                                              "query": request.query, "body": body}}
     safe = operation.read_only or (operation.method in ("PUT", "DELETE") and operation.idempotent)
-    send = runtime.client.send
+
+    async def send(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await runtime.client.send(*args, **kwargs)
+        except ApiError as exc:
+            if exc.outcome_unknown:  # a write whose answer was lost: name the read that shows whether it happened
+                given = {"path": request.path, "query": request.query, "body": body or {}}
+                exc.args = (f"{exc} {recovery.check_hint(operation, given, registry.load())}",)
+            raise
     if not operation.paging:
         answer = await send(operation.method, path, request.query, body, retry_safe=safe)
         if operation.is_list:
