@@ -19,6 +19,7 @@ from mcp.shared.exceptions import MCPError
 from . import __version__, discovery, prompts
 from .discovery import Exposure
 from .audit import AuditLog
+from .auth import mask
 from .calls import open_call
 from .client import LearnWorldsClient
 from .errors import ApiError, ArgumentError, CredentialsError, PolicyError
@@ -53,6 +54,10 @@ def build_server(operations: list[Operation], runtime: Runtime | LearnWorldsClie
     """A Server exposing exactly `operations`, as tools or through discovery meta-tools."""
     if not isinstance(runtime, Runtime):
         runtime = Runtime(client=runtime)
+    if runtime.store is not None:  # the query tool sees only the tables of this server's selection
+        runtime = dataclasses.replace(runtime, store=runtime.store.view(operations))
+    if runtime.store is not None:
+        operations = [*operations, runtime.store.operation]
     exposure = Exposure(exposure)
     by_name = {op.name: op for op in operations}
     if exposure is Exposure.DISCOVERY:
@@ -68,6 +73,10 @@ def build_server(operations: list[Operation], runtime: Runtime | LearnWorldsClie
     async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
         if params.name not in listed:
             raise MCPError(types.INVALID_PARAMS, f"Unknown tool {params.name!r}: this server does not offer it.")
+        if runtime.store is not None:
+            from .store import progress_reporter
+
+            progress_reporter.set(ctx.session.report_progress)
         async with runtime.policy.slot():
             if exposure is not Exposure.DISCOVERY:
                 return await run_tool(by_name[params.name], params.arguments, runtime, audit)
@@ -149,11 +158,12 @@ async def run_tool(operation: Operation, arguments: dict[str, Any] | None, runti
     else:
         outcome = _ok(structured)
         kind = "dry_run" if structured.get("dry_run") is True else "ok"
-    if outcome.is_error:
-        text = outcome.content[0].text
-        for secret in runtime.client.credentials.secrets:
-            text = text.replace(secret, "***")
-        outcome.content[0].text = text
+    # Every credential, configured or obtained by the token exchange, is masked in what the model sees.
+    secrets = runtime.client.credentials.secrets
+    if any(secret in outcome.content[0].text for secret in secrets):  # the text holds all the structure does
+        outcome.content[0].text = mask(outcome.content[0].text, secrets)
+        if outcome.structured_content is not None:
+            outcome.structured_content = mask(outcome.structured_content, secrets)
     elapsed_ms = round((time.monotonic() - started) * 1000, 1)
     log.info("%s %s in %.0f ms", operation.name, kind, elapsed_ms)
     if audit is not None:
@@ -176,6 +186,8 @@ async def serve_stdio(operations: list[Operation], runtime: Runtime, audit: Audi
         async with stdio_server() as (read_stream, write_stream):
             await server.run(read_stream, write_stream, server.create_initialization_options())
     finally:
+        if runtime.store is not None:
+            await runtime.store.aclose()
         await runtime.client.aclose()
 
 

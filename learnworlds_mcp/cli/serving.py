@@ -13,10 +13,10 @@ import typer
 
 from ..errors import CredentialsError
 from . import app
-from .options import (AllowedHosts, AllowPlainHttp, ApiUrl, AuditLogPath, DryRun, ExcludeTools, ExpiresAt, Exposure,
+from .options import (AllowedHosts, AllowPlainHttp, ApiUrl, AuditLogPath, CacheDir, CacheTtl, DryRun, ExcludeTools, ExpiresAt, Exposure,
                       ExposureChoice, Host, KeepEmpty, MaxResultBytes, MaxRetries, MaxWrites, Methods, Port, Profile,
-                      RateLimit, Sandbox, StateDir, Tags, TlsCert, TlsKey, Tools, Transport, TransportChoice, Ttl, expiry_from_flags,
-                      fail, fail_with, selected_operations)
+                      QueryWait, RateLimit, Sandbox, StateDir, Tags, TlsCert, TlsKey, Tools, Transport, TransportChoice,
+                      Ttl, expiry_from_flags, fail, fail_with, selected_operations)
 
 @app.command("list-tools")
 def list_tools(
@@ -90,6 +90,9 @@ def serve(
     allow_plain_http: AllowPlainHttp = False,
     allowed_hosts: AllowedHosts = None,
     state_dir: StateDir = None,
+    cache_dir: CacheDir = None,
+    cache_ttl: CacheTtl = "15m",
+    query_wait: QueryWait = 45.0,
 ) -> None:
     """Run the MCP server over stdio (what Claude Desktop and Claude Code start), or over HTTP for a team.
 
@@ -109,13 +112,17 @@ def serve(
         import anyio
 
         from ..audit import AuditLog
+        from ..auth import SecretFilter
         from ..executor import Runtime
         from ..server import serve_stdio
 
         if client.credentials.expires_at is not None:
             policy.expires_at = min(filter(None, (policy.expires_at, client.credentials.expires_at)))
-        audit = AuditLog(audit_log, secrets=client.credentials.secrets) if audit_log else None
-        runtime = Runtime(client, policy, max_result_bytes, keep_empty)
+        for handler in logging.getLogger().handlers:  # obtained tokens too, as they come
+            handler.addFilter(SecretFilter(client.credentials))
+        audit = AuditLog(audit_log, secrets=lambda: client.credentials.secrets) if audit_log else None
+        runtime = Runtime(client, policy, max_result_bytes, keep_empty,
+                          query_tool(operations, client, cache_dir, cache_ttl, query_wait, max_result_bytes))
         logging.getLogger("learnworlds_mcp").info("serving %d tools for %s", len(operations),
                                                   client.credentials.api_url)
         try:
@@ -133,6 +140,23 @@ def serve(
         finally:
             if audit:
                 audit.close()
+
+
+def query_tool(operations, client, cache_dir: str | None, cache_ttl: str, query_wait: float, max_result_bytes: int):
+    """The SQL query tool over the selection's tables (None when it has none), or exit 2 naming the bad flag."""
+    from ..policy import parse_ttl
+    from ..store import QueryTool
+
+    try:
+        ttl = parse_ttl(cache_ttl)
+    except ValueError as exc:
+        fail(f"--cache-ttl: {exc}", code=2)
+    try:
+        return QueryTool.build(operations, client, ttl=ttl, wait=query_wait, cache_dir=cache_dir,
+                               max_result_bytes=max_result_bytes)
+    except OSError as exc:
+        fail(f"--cache-dir {cache_dir}: cannot create the cache there ({exc.strerror or exc}); pick a folder you "
+             "can write to, or leave it out to keep tables in memory", code=2)
 
 
 def http_binding(host: str, port: int, tls_cert: str | None, tls_key: str | None, allow_plain_http: bool,
@@ -180,16 +204,17 @@ def school_environment(api_url: str | None, sandbox: bool):
 def school_client(profile: str, api_url: str | None, sandbox: bool, rate_limit: int, max_retries: int):
     """A LearnWorldsClient for the configured school, or for a sandbox school started in-process."""
     from .. import auth
+    from ..budget import budget_for
     from ..client import RATE_WINDOW_SECONDS, WINDOW_MARGIN, LearnWorldsClient
-    from ..limiter import RateLimiter
 
     with school_environment(api_url, sandbox) as env:
         try:
             credentials = auth.resolve(profile, env)
         except CredentialsError as exc:
             fail_with(exc)
-        yield LearnWorldsClient(credentials, limiter=RateLimiter(rate_limit, RATE_WINDOW_SECONDS + WINDOW_MARGIN),
-                                max_retries=max_retries)
+        # One budget per school, shared with every other process on this machine that calls it.
+        budget = budget_for(credentials.api_url, credentials.client_id, rate_limit, RATE_WINDOW_SECONDS + WINDOW_MARGIN)
+        yield LearnWorldsClient(credentials, limiter=budget, max_retries=max_retries)
 
 
 def parse_arguments(pairs: list[str], as_json: str | None) -> dict:
