@@ -70,7 +70,11 @@ def team_server(tmp_path: Path, rate_limit: bool = False, budget: tuple[int, flo
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-        gate = gate_for(store, registry.load(), Runtime(client, Policy()), audit, "tools", Binding(port=port))
+        from learnworlds_mcp.store import QueryTool
+
+        operations = registry.load()
+        runtime = Runtime(client, Policy(), store=QueryTool.build(operations, client, cache_dir=tmp_path / "cache"))
+        gate = gate_for(store, operations, runtime, audit, "tools", Binding(port=port))
         server = uvicorn.Server(uvicorn.Config(build_app(gate), log_config=LOG_CONFIG, access_log=False,
                                                timeout_graceful_shutdown=1))
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -125,6 +129,18 @@ async def test_a_read_grant_lists_no_write_tool_and_cannot_call_one(team):
         with pytest.raises(MCPError, match="does not offer"):
             await client.call_tool(WRITE_TOOL, {"id": "someone@example.com"})
     assert team.school.stats["paths"].keys() == {"/admin/api/v2/users"}
+
+
+async def test_the_sql_tool_of_a_grant_reads_only_its_own_tables(team):
+    token = team.grant("roles-only", tags="roles")
+    async with connect(team.url, token) as client:
+        names = {t.name for t in (await client.list_tools()).tools}
+        assert "query_learn_worlds_data" in names and READ_TOOL not in names
+        own = await client.call_tool("query_learn_worlds_data", {"sql": "SELECT count(*) AS n FROM roles"})
+        other = await client.call_tool("query_learn_worlds_data", {"sql": "SELECT count(*) AS n FROM users"})
+    assert not own.is_error, own.content[0].text
+    assert other.is_error and "users" in other.content[0].text
+    assert "/admin/api/v2/users" not in team.school.stats["paths"]
 
 
 async def test_expiry_mid_session_stops_the_next_call(team):

@@ -47,7 +47,7 @@ def query(
     if not sql.strip() and not tables:
         fail("give a query, e.g. learnworlds-mcp query \"SELECT count(*) FROM users\" --sandbox, "
              "or --tables '*' to see the tables", code=2)
-    operations = selected_operations(methods, tags, tools, exclude_tools)
+    operations = selected_operations(methods, tags, tools, exclude_tools, None if sandbox else profile)
     arguments = {"tables": tables} if tables else {"sql": sql, "refresh": refresh}
     with school_client(profile, api_url, sandbox, rate_limit, max_retries) as client:
         import anyio
@@ -58,7 +58,9 @@ def query(
         if tool is None:
             fail("the filters leave no list tool that can be a table; drop --methods write or add a read tag", code=2)
         tool.store.max_rows = max_rows
-        runtime = Runtime(client, make_policy(None, None, False, None), max_result_bytes, store=tool)
+        policy = make_policy(None, None, False, None)
+        policy.expires_at = client.credentials.expires_at  # the profile's expiry, as in serve and call
+        runtime = Runtime(client, policy, max_result_bytes, store=tool)
         result = anyio.run(_run, operations, runtime, arguments)
     text = result.content[0].text if result.content else "{}"
     if result.is_error:
