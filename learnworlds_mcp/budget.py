@@ -99,10 +99,9 @@ class SharedBudget:
                     break
 
     def penalize(self) -> None:
-        """After a 429, the window is full for every process using this school."""
+        """After a 429, the window is full for a whole window, for every process using this school."""
         with self._log() as sent:
-            now = self.clock()
-            sent.extend([["429", now]] * (self.limit - len(sent)))
+            sent.extend([["429", self.clock()]] * self.limit)
 
     def seconds_until_free(self) -> float:
         with self._log() as sent:
