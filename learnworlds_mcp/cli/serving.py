@@ -108,6 +108,8 @@ def serve(
     if not isinstance(level, int):
         fail(f"--log-level: {log_level!r} is not one of debug, info, warning, error", code=2)
     logging.basicConfig(stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if state_dir:  # one place for every piece of state (grants, the shared budget): profiles.state_dir() reads it
+        os.environ["LEARNWORLDS_STATE_DIR"] = state_dir
     binding = None
     if transport is TransportChoice.HTTP:
         binding = http_binding(host, port, tls_cert, tls_key, allow_plain_http, allowed_hosts)
