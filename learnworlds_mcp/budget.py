@@ -107,10 +107,10 @@ class SharedBudget:
             ring.move(ticket, self.clock())
 
     def penalize(self) -> None:
-        """After a 429, the window is full for every process using this school."""
+        """After a 429, the window is full for a whole window, for every process using this school."""
         with self._log() as ring:
             now = self.clock()
-            for _ in range(self.limit - len(ring.live(now, self.window))):
+            for _ in range(self.limit):
                 ring.add(now)
 
     def seconds_until_free(self) -> float:

@@ -97,6 +97,17 @@ async def test_the_ring_wraps_and_keeps_counting_the_window(tmp_path):
     assert (tmp_path / "b.ring").stat().st_size == budget._HEAD.size + budget.SLOTS * budget._SLOT.size
 
 
+@pytest.mark.anyio
+async def test_a_shrinking_log_keeps_its_count_right(tmp_path):
+    now = [1000.0]
+    shared = SharedBudget(tmp_path / "b.ring", limit=50, window=10.0, clock=lambda: now[0])
+    for _ in range(40):
+        await shared.acquire()
+    now[0] += 11  # all forty age out
+    await shared.acquire()
+    assert shared.headers()["ratelimit-remaining"] == 49
+
+
 def test_budgets_beyond_the_ring_stay_in_process():
     assert isinstance(budget_for("https://a.example/admin/api", "c", budget.SLOTS, 10.0), limiter.RateLimiter)
 
