@@ -131,6 +131,16 @@ class Operation:
         return schema
 
     @cached_property
+    def record_schema(self) -> dict[str, Any]:
+        """The declared schema of one record a read returns: a list's item, or the whole answer."""
+        node = self.response
+        if self.is_list:
+            for key in self.items_path.split("."):
+                node = node.get("properties", {}).get(key, {})
+            node = node.get("items", {})
+        return node if isinstance(node, dict) else {}
+
+    @cached_property
     def output_schema(self) -> dict[str, Any]:
         """A loose schema of the structured result, so no real answer is ever rejected."""
         if self.is_list:

@@ -18,6 +18,7 @@ from learnworlds_mcp.errors import ArgumentError
 from learnworlds_mcp.executor import Runtime
 from learnworlds_mcp.registry import load
 from learnworlds_mcp.server import run_tool
+from learnworlds_mcp.shaping import declared_paths
 
 OPERATIONS = load()
 API = "https://school.example/admin/api"
@@ -63,6 +64,9 @@ def generated_schema(op):
     """The input schema minus the cursor, whose only valid values are ones the server handed out."""
     schema = json.loads(json.dumps(op.input_schema))
     schema["properties"].pop("next_cursor", None)
+    if op.shapeable:  # valid fields are the names the answer declares
+        names = [path for path in declared_paths(op.record_schema) if not path.endswith(".*")]
+        schema["properties"]["fields"] = {"enum": names} if names else {"type": "string"}
     return schema
 
 
