@@ -14,7 +14,7 @@ import typer
 from ..errors import CredentialsError, SelectionError
 from . import app
 from .options import (ApiUrl, AuditLogPath, DryRun, ExcludeTools, ExpiresAt, Exposure, ExposureChoice, KeepEmpty,
-                      MaxResultBytes, MaxRetries, MaxWrites, Methods, Profile, RateLimit, Sandbox, Tags, Tools, Ttl,
+                      MaxResultBytes, MaxRetries, MaxWrites, Methods, Profile, RateLimit, Sandbox, Seed, Tags, Tools, Ttl,
                       expiry_from_flags, fail, selected_operations)
 
 @app.command("list-tools")
@@ -68,6 +68,7 @@ def serve(
     profile: Profile = "default",
     api_url: ApiUrl = None,
     sandbox: Sandbox = False,
+    seed: Seed = None,
     log_level: Annotated[str, typer.Option(
         "--log-level", envvar="LEARNWORLDS_LOG_LEVEL", show_envvar=True,
         help="Log level for stderr: debug, info, warning, error.")] = "warning",
@@ -89,7 +90,7 @@ def serve(
     logging.basicConfig(stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     operations = selected_operations(methods, tags, tools, exclude_tools)
     policy = make_policy(expires_at, ttl, dry_run, max_writes)
-    with school_client(profile, api_url, sandbox, rate_limit, max_retries) as client:
+    with school_client(profile, api_url, sandbox, rate_limit, max_retries, seed) as client:
         import anyio
 
         from ..audit import AuditLog
@@ -117,15 +118,18 @@ def make_policy(expires_at: str | None, ttl: str | None, dry_run: bool, max_writ
 
 
 @contextmanager
-def school_environment(api_url: str | None, sandbox: bool):
+def school_environment(api_url: str | None, sandbox: bool, seed: int | None = None):
     """The environment credentials resolve from: the process's own, plus --api-url, or a sandbox school
-    started in-process (its fixed, public credentials), so both go through the same lookup."""
+    started in-process (its fixed, public credentials, the school `seed` makes), so both go through the
+    same lookup. A seed without --sandbox is refused rather than ignored."""
+    if seed is not None and not sandbox:
+        fail("--seed / LEARNWORLDS_SANDBOX_SEED only applies with --sandbox; add --sandbox or drop the seed", code=2)
     env = dict(os.environ)
     with ExitStack() as stack:
         if sandbox:
             from learnworlds_sandbox import SANDBOX_ACCESS_TOKEN, SANDBOX_CLIENT_ID, start_sandbox
 
-            handle = stack.enter_context(start_sandbox(port=0))
+            handle = stack.enter_context(start_sandbox(port=0, **({} if seed is None else {"seed": seed})))
             env.pop("LEARNWORLDS_CLIENT_SECRET", None)
             env.update(LEARNWORLDS_CLIENT_ID=SANDBOX_CLIENT_ID, LEARNWORLDS_ACCESS_TOKEN=SANDBOX_ACCESS_TOKEN)
             api_url = handle.api_url
@@ -135,13 +139,14 @@ def school_environment(api_url: str | None, sandbox: bool):
 
 
 @contextmanager
-def school_client(profile: str, api_url: str | None, sandbox: bool, rate_limit: int, max_retries: int):
+def school_client(profile: str, api_url: str | None, sandbox: bool, rate_limit: int, max_retries: int,
+                  seed: int | None = None):
     """A LearnWorldsClient for the configured school, or for a sandbox school started in-process."""
     from .. import auth
     from ..client import RATE_WINDOW_SECONDS, WINDOW_MARGIN, LearnWorldsClient
     from ..limiter import RateLimiter
 
-    with school_environment(api_url, sandbox) as env:
+    with school_environment(api_url, sandbox, seed) as env:
         try:
             credentials = auth.resolve(profile, env)
         except CredentialsError as exc:
@@ -178,6 +183,7 @@ def call(
         "--arg", help="key=value; the value is read as JSON where it parses (limit=5 is a number). Repeatable.")] = None,
     as_json: Annotated[Optional[str], typer.Option("--json", help="All arguments as one JSON object.")] = None,
     sandbox: Sandbox = False,
+    seed: Seed = None,
     profile: Profile = "default",
     api_url: ApiUrl = None,
     rate_limit: RateLimit = 30,
@@ -195,7 +201,7 @@ def call(
         operations = select(load(), Selection(tools=(tool,)))
     except SelectionError as exc:
         fail(str(exc), code=2)
-    with school_client(profile, api_url, sandbox, rate_limit, max_retries) as client:
+    with school_client(profile, api_url, sandbox, rate_limit, max_retries, seed) as client:
         import anyio
 
         from ..executor import Runtime
