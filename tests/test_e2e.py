@@ -115,7 +115,8 @@ async def test_cohort_workflow_builds_the_manager_table(tmp_path, school):
         for group in (g for g in groups if g.get("enroll_users_on_courses")):
             for listed in group.get("group_managers", []):
                 result = await client.call_tool("get_single_learn_worlds_user_by_id",
-                                                {"id": listed["id"], "fields": "email,nps_score,is_instructor"})
+                                                {"id": listed["id"], "fields": "email,nps_score,is_instructor",
+                                                 "include_suspended": True})
                 assert not result.is_error, result.content[0].text
                 manager = result.structured_content
                 rows.append((group["title"], manager["email"], manager.get("nps_score"), manager["is_instructor"]))
