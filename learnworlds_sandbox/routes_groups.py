@@ -50,7 +50,7 @@ def _group_fields(school: School, body: dict, group: dict) -> None:
 async def list_groups(request: Request) -> JSONResponse:
     """GET /v2/user_groups, 20 a page."""
     school = school_of(request)
-    return page(request, [group_view(school, g) for g in school.groups.values()], 20)
+    return page(request, [group_view(school, g) for g in school.groups.values()])
 
 
 async def create_group(request: Request) -> JSONResponse:
@@ -104,7 +104,7 @@ async def group_users(request: Request) -> JSONResponse:
     if not members:
         # The API reports an empty group as a missing resource.
         return JSONResponse({"error": "Users not found"}, status_code=404)
-    return page(request, [school.users[uid] for uid in members], 20)
+    return page(request, [school.users[uid] for uid in members])
 
 
 async def add_group_user(request: Request) -> JSONResponse:
@@ -168,7 +168,7 @@ def _seat_fields(school: School, body: dict, seat: dict) -> None:
 async def list_seats(request: Request) -> JSONResponse:
     """GET /v2/seats, 20 a page."""
     school = school_of(request)
-    return page(request, [seat_view(school, s) for s in school.seats.values()], 20)
+    return page(request, [seat_view(school, s) for s in school.seats.values()])
 
 
 async def create_seat(request: Request) -> JSONResponse:
@@ -217,7 +217,7 @@ async def seat_users(request: Request) -> JSONResponse:
     school = school_of(request)
     sid = request.path_params["id"]
     record(school.seats, sid, "Seat offering")
-    return page(request, [school.users[uid] for uid in school.seat_members[sid]], 20)
+    return page(request, [school.users[uid] for uid in school.seat_members[sid]])
 
 
 async def add_seat_user(request: Request) -> JSONResponse:
