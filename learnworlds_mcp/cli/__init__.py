@@ -46,7 +46,7 @@ def main(
 
 
 
-from . import credentials, grant, install, serving  # noqa: E402,F401 - each registers its commands on `app`
+from . import credentials, grant, install, query, serving  # noqa: E402,F401 - each registers its commands on `app`
 
 
 def run() -> None:

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..discovery import Exposure as ExposureChoice
-from ..errors import SelectionError
+from ..errors import ConfigError, SelectionError
 
 Methods = Annotated[Optional[str], typer.Option(
     "--methods", envvar="LEARNWORLDS_METHODS", show_envvar=True,
@@ -66,6 +66,17 @@ KeepEmpty = Annotated[bool, typer.Option(
     help="Keep null and empty values in results (they are left out by default to save context).")]
 
 
+CacheDir = Annotated[Optional[str], typer.Option(
+    "--cache-dir", envvar="LEARNWORLDS_CACHE_DIR", show_envvar=True,
+    help="Keep the query tool's tables in a file in this folder (created owner-only) instead of in memory.")]
+CacheTtl = Annotated[str, typer.Option(
+    "--cache-ttl", envvar="LEARNWORLDS_CACHE_TTL", show_envvar=True,
+    help="How long loaded tables answer queries before they load again: 30s, 15m, 2h.")]
+QueryWait = Annotated[float, typer.Option(
+    "--query-wait", envvar="LEARNWORLDS_QUERY_WAIT", show_envvar=True, min=1,
+    help="Seconds a query waits for its tables to load; past it, the answer reports progress and loading goes on.")]
+
+
 Exposure = Annotated[ExposureChoice, typer.Option(
     "--exposure", envvar="LEARNWORLDS_EXPOSURE", show_envvar=True,
     help="tools: every selected tool is listed; discovery: four meta-tools search, describe and run them "
@@ -87,17 +98,35 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def selected_operations(methods: str | None, tags: str | None, tools: str | None, exclude_tools: str | None):
-    """Load the registry and apply the filters, or exit 2 with the valid values."""
+def fail_with(exc: Exception) -> None:
+    """Exit with the error's message: 2 for input the user must fix (config.json, filters), 1 otherwise."""
+    fail(str(exc), code=2 if isinstance(exc, (ConfigError, SelectionError)) else 1)
+
+
+def selected_operations(methods: str | None, tags: str | None, tools: str | None, exclude_tools: str | None,
+                        profile: str | None = None):
+    """Load the registry and apply the filters, within the profile's stored restrictions when a profile is
+    given (flags can narrow them, never widen them); or exit 2 with the valid values."""
+    from .. import profiles
     from ..filters import Selection, select, split_list
     from ..registry import load
 
     selection = Selection(split_list(methods), split_list(tags), split_list(tools), split_list(exclude_tools))
     try:
-        return select(load(), selection)
-    except SelectionError as exc:
+        operations = load()
+        chosen = select(operations, selection)  # names are checked against every tool, restriction or not
+        if profile is None:
+            return chosen
+        allowed = {op.name for op in profiles.restrict(operations, profile)}
+    except (SelectionError, ConfigError) as exc:
         fail(str(exc), code=2)
-
+    kept = [op for op in chosen if op.name in allowed]
+    if not kept:
+        stored = profiles.read_profile(profile)
+        fail(f"profile {profile!r} is restricted to {stored.restriction.describe()}, and the filters "
+             f"({selection.describe()}) leave no tool within that; nothing outside it can be used with this "
+             "profile", code=2)
+    return kept
 
 
 class TransportChoice(str, enum.Enum):
