@@ -133,7 +133,6 @@ class Operation:
         return schema
 
     @cached_property
-<<<<<<< HEAD
     def record_schema(self) -> dict[str, Any]:
         """The declared schema of one record a read returns: a list's item, or the whole answer."""
         node = self.response
@@ -142,7 +141,8 @@ class Operation:
                 node = node.get("properties", {}).get(key, {})
             node = node.get("items", {})
         return node if isinstance(node, dict) else {}
-=======
+
+    @cached_property
     def validation_schema(self) -> dict[str, Any]:
         """The input schema plus each location's `anyOf` of required groups ("issued or form").
 
@@ -150,7 +150,6 @@ class Operation:
         """
         groups = [group for location in LOCATIONS for group in self.params.get(location, {}).get("anyOf", [])]
         return dict(self.input_schema, anyOf=groups) if groups else self.input_schema
->>>>>>> main
 
     @cached_property
     def output_schema(self) -> dict[str, Any]:

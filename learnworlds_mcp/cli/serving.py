@@ -15,13 +15,8 @@ from ..errors import CredentialsError
 from . import app
 from .options import (AllowedHosts, AllowPlainHttp, ApiUrl, AuditLogPath, CacheDir, CacheTtl, DryRun, ExcludeTools, ExpiresAt, Exposure,
                       ExposureChoice, Host, KeepEmpty, MaxResultBytes, MaxRetries, MaxWrites, Methods, Port, Profile,
-<<<<<<< HEAD
-                      RateLimit, Sandbox, Seed, StateDir, Tags, TlsCert, TlsKey, Tools, Transport, TransportChoice, Ttl,
-                      expiry_from_flags, fail, selected_operations)
-=======
-                      QueryWait, RateLimit, Sandbox, StateDir, Tags, TlsCert, TlsKey, Tools, Transport, TransportChoice,
-                      Ttl, expiry_from_flags, fail, fail_with, selected_operations)
->>>>>>> main
+                      QueryWait, RateLimit, Sandbox, Seed, StateDir, Tags, TlsCert, TlsKey, Tools, Transport,
+                      TransportChoice, Ttl, expiry_from_flags, fail, fail_with, selected_operations)
 
 @app.command("list-tools")
 def list_tools(
@@ -262,16 +257,8 @@ def call(
 ) -> None:
     """Run one tool through the server code (an in-memory MCP client) and print its result as JSON."""
     arguments = parse_arguments(arg or [], as_json)
-<<<<<<< HEAD
-    try:
-        operations = select(load(), Selection(tools=(tool,)))
-    except SelectionError as exc:
-        fail(str(exc), code=2)
-    with school_client(profile, api_url, sandbox, rate_limit, max_retries, seed) as client:
-=======
     operations = selected_operations(None, None, tool, None, None if sandbox else profile)
-    with school_client(profile, api_url, sandbox, rate_limit, max_retries) as client:
->>>>>>> main
+    with school_client(profile, api_url, sandbox, rate_limit, max_retries, seed) as client:
         import anyio
 
         from ..executor import Runtime
