@@ -18,12 +18,12 @@ import mcp_types as types
 
 from . import queries, registry
 from .errors import PromptError
+from .store.tool import QUERY_TOOL
 
 ROLES_TOOL = "list_all_learn_worlds_roles"
 USERS_TOOL = "list_all_learn_worlds_users"
 GROUPS_TOOL = "list_all_learn_worlds_groups"
 USER_TOOL = "get_single_learn_worlds_user_by_id"
-QUERY_TOOL = "query_learn_worlds_data"
 AUDIT_FIELDS = ("email", "first_name", "last_name", "username", "role", "last_login")
 GROUP_FIELDS = ("title", "enroll_users_on_courses", "group_managers")
 MANAGER_FIELDS = ("email", "nps_score", "is_instructor", "is_suspended")
