@@ -143,3 +143,24 @@ async def test_the_list_tool_path_reads_suspended_managers(app, operations):
     assert not found.is_error and found.structured_content["is_suspended"] is True
     assert "nps_score" in arguments["fields"] and "is_instructor" in arguments["fields"]
     assert lost.is_error and '"status":404' in lost.content[0].text  # the trap the prompt avoids
+
+
+@pytest.mark.anyio
+async def test_in_discovery_mode_the_one_query_runs_through_the_read_executor(app, operations):
+    from learnworlds_mcp.discovery import RUN_READ
+    from learnworlds_mcp.store import QueryTool
+
+    credentials = Credentials(api_url="http://sandbox.test/admin/api", client_id=SANDBOX_CLIENT_ID,
+                              access_token=SANDBOX_ACCESS_TOKEN)
+    client = LearnWorldsClient(credentials, transport=httpx.ASGITransport(app=app), max_retries=0)
+    runtime = Runtime(client, store=QueryTool.build(operations, client))
+    async with Client(build_server(operations, runtime, exposure="discovery")) as mcp:
+        prompt = await mcp.get_prompt("audit_inactive_staff", {})
+        result = await mcp.call_tool(RUN_READ, {"name": QUERY_TOOL, "arguments": {"sql": the_sql(prompt)}})
+    assert RUN_READ in prompt.messages[0].content.text
+    assert not result.is_error, result.content[0].text
+    school = app.state.school
+    expected = {u["email"] for u in school.users.values() if u["role"]["level"] in ("admin", "instructor")
+                and (u["last_login"] is None or u["last_login"] < SINCE)}
+    assert {dict(zip(result.structured_content["columns"], row))["email"]
+            for row in result.structured_content["rows"]} == expected and expected
