@@ -205,7 +205,7 @@ def test_inspector_lists_and_renders_the_prompts(tmp_path):
                          "--prompt-args", "since=2023-06-01", "roles=admin")
     text = rendered["messages"][0]["content"]["text"]
     assert "2023-06-01" in text and str(int(datetime(2023, 6, 1, tzinfo=timezone.utc).timestamp())) in text
-    assert "list_all_learn_worlds_roles" in text and "list_all_learn_worlds_users" in text
+    assert "query_learn_worlds_data" in text and "FROM users" in text  # one query call, not the list walk
 
 
 @pytest.mark.anyio
