@@ -68,7 +68,7 @@ async def query(mcp, sql, **extra):
 
 @pytest.mark.parametrize("selection, tables", [
     (Selection(tags=("groups",)), {"groups"}),
-    (Selection(tools=("list_all_learn_worlds_users", "get_single_learn_worlds_user_by_id")), {"users"}),
+    (Selection(tools=("list_all_learn_worlds_users", "get_single_learn_worlds_user_by_id", QUERY_TOOL)), {"users"}),
     (Selection(tags=("directory",), methods=("read",)), {"groups", "roles", "users", "user_segments"}),
     (Selection(exclude_tools=("list_all_learn_worlds_users",), tags=("users",)), set()),
     (Selection(methods=("write",)), set()),
@@ -381,3 +381,83 @@ async def test_a_narrower_grant_sees_only_its_own_tables_over_the_shared_store(s
         assert not error and result["rows"][0][0] == len(sandbox.school.groups)
         described = (await mcp.call_tool(QUERY_TOOL, {"tables": "*"})).structured_content
         assert list(described["tables"]) == ["groups"]
+
+
+# ---- the query command ----------------------------------------------------------------------------
+
+def test_the_query_command_prints_csv_and_fails_clearly():
+    from typer.testing import CliRunner
+
+    from learnworlds_mcp.cli import app
+
+    runner = CliRunner()
+    done = runner.invoke(app, ["query", "SELECT id, title FROM groups ORDER BY id LIMIT 2", "--sandbox",
+                               "--format", "csv"])
+    assert done.exit_code == 0, done.output
+    lines = done.stdout.strip().splitlines()
+    assert lines[0] == "id,title" and len(lines) == 3
+    done = runner.invoke(app, ["query", "SELECT nope FROM groups", "--sandbox"])
+    assert done.exit_code == 1 and "no column 'nope'" in done.output and "title" in done.output
+    done = runner.invoke(app, ["query", "SELECT 1", "--format", "xml"])
+    assert done.exit_code == 2 and "--format" in done.output
+    done = runner.invoke(app, ["query", "SELECT 1", "--methods", "write"])
+    assert done.exit_code == 2
+
+
+@pytest.mark.parametrize("selection, offered", [
+    (Selection(tags=("groups",)), True),
+    (Selection(tags=("groups",), exclude_tools=(QUERY_TOOL,)), False),
+    (Selection(tools=("list_all_learn_worlds_groups",)), False),  # an allow list names every tool it wants
+    (Selection(tools=("list_all_learn_worlds_groups", QUERY_TOOL)), True),
+    (Selection(tools=(QUERY_TOOL, "create_a_learn_worlds_user")), False),  # no list tool, no table
+])
+def test_the_query_tool_can_be_excluded_or_named_like_any_tool(sandbox, selection, offered):
+    from learnworlds_mcp.policy import Grant, Policy
+    from learnworlds_mcp.server import server_for
+
+    runtime, operations = make_runtime(sandbox)
+
+    async def names():
+        async with Client(server_for(Grant("g", selection, Policy()), operations, runtime)) as mcp:
+            return {t.name for t in (await mcp.list_tools()).tools}
+
+    assert (QUERY_TOOL in anyio.run(names)) == offered
+    assert query_tool_present(select(load(), selection), selection) == offered
+
+
+@pytest.mark.anyio
+async def test_a_failed_load_is_a_tool_error_naming_the_table_and_keeps_nothing():
+    def answer(request):
+        if request.url.params.get("page") == "2":
+            return httpx.Response(403, json={"error": "Forbidden"})
+        users = [{"id": f"u{i}", "is_suspended": False} for i in range(200)]
+        return httpx.Response(200, json={"data": users, "meta": {"page": 1, "totalPages": 3}})
+
+    creds = Credentials(api_url="http://school.test/admin/api", client_id="c", access_token="t")
+    client = LearnWorldsClient(creds, transport=httpx.MockTransport(answer))
+    runtime = Runtime(client, store=QueryTool.build(load(), client))
+    async with Client(build_server(load(), runtime)) as mcp:
+        error, result = await query(mcp, "SELECT count(*) FROM users")
+        assert error and "Loading the users table failed" in result["error"] and "403" in result["error"]
+    store = runtime.store.store
+    assert store.state["users"].as_of is None
+    assert store.writer.execute("SELECT count(*) FROM users").fetchone() == (0,)
+    assert [r for r in store.writer.execute("SELECT name FROM sqlite_master") if r[0].startswith("_staging")] == []
+
+
+def test_an_unusable_cache_file_stops_with_the_flag_and_the_fix(tmp_path):
+    import hashlib
+
+    import typer
+
+    from learnworlds_mcp.cli.serving import query_tool
+
+    url = "http://school.test/admin/api"
+    tmp_path.joinpath(f"school-{hashlib.sha256(url.encode()).hexdigest()[:16]}.sqlite3").write_bytes(b"not sqlite" * 50)
+    creds = Credentials(api_url=url, client_id="c", access_token="t")
+    with pytest.raises(typer.Exit) as stopped:
+        query_tool(load(), LearnWorldsClient(creds), str(tmp_path), "15m", 45, 80_000)
+    assert stopped.value.exit_code == 2
+    with pytest.raises(typer.Exit) as stopped:
+        query_tool(load(), LearnWorldsClient(creds), None, "15 minutes", 45, 80_000)
+    assert stopped.value.exit_code == 2
