@@ -18,7 +18,7 @@ import mcp_types as types
 
 from . import queries, registry
 from .errors import PromptError
-from .store.tool import QUERY_TOOL
+from .registry import QUERY_TOOL
 
 ROLES_TOOL = "list_all_learn_worlds_roles"
 USERS_TOOL = "list_all_learn_worlds_users"
