@@ -39,6 +39,9 @@ MaxRetries = Annotated[int, typer.Option(
 Sandbox = Annotated[bool, typer.Option(
     "--sandbox", envvar="LEARNWORLDS_SANDBOX", show_envvar=True,
     help="Use a seeded sandbox school started in-process on a free loopback port: no account, no credentials.")]
+Seed = Annotated[Optional[int], typer.Option(
+    "--seed", envvar="LEARNWORLDS_SANDBOX_SEED", show_envvar=True,
+    help="With --sandbox: seed of the generated school (default 7); the same seed, the same data.")]
 
 
 DryRun = Annotated[bool, typer.Option(

@@ -11,7 +11,7 @@ import typer
 
 from . import app
 from .options import (ApiUrl, CacheDir, CacheTtl, ExcludeTools, MaxResultBytes, MaxRetries, Methods, Profile,
-                      RateLimit, Sandbox, Tags, Tools, fail, selected_operations)
+                      RateLimit, Sandbox, Seed, Tags, Tools, fail, selected_operations)
 from .serving import make_policy, query_tool, school_client
 
 FORMATS = ("table", "json", "csv")
@@ -33,6 +33,7 @@ def query(
     tools: Tools = None,
     exclude_tools: ExcludeTools = None,
     sandbox: Sandbox = False,
+    seed: Seed = None,
     profile: Profile = "default",
     api_url: ApiUrl = None,
     rate_limit: RateLimit = 30,
@@ -56,7 +57,7 @@ def query(
         fail("the filters leave out the query tool, or every list tool it reads (use --tags or --tools with a "
              "list tool such as list_all_learn_worlds_users, and no --methods write)", code=2)
     arguments = {"tables": tables} if tables else {"sql": sql, "refresh": refresh}
-    with school_client(profile, api_url, sandbox, rate_limit, max_retries) as client:
+    with school_client(profile, api_url, sandbox, rate_limit, max_retries, seed) as client:
         import anyio
 
         from ..executor import Runtime
