@@ -31,8 +31,9 @@ async def execute(operation: Operation, arguments: dict[str, Any] | None, runtim
     body = request.body if operation.params.get("body") else None
     runtime.policy.admit(operation)
     if runtime.policy.dry_run and not operation.read_only:
-        return {"dry_run": True, "request": {"method": operation.method, "path": path,
-                                             "query": request.query, "body": body}}
+        return shaping.cap({"dry_run": True, "request": {"method": operation.method, "path": path,
+                                                         "query": request.query, "body": body}},
+                           runtime.max_result_bytes)
     safe = operation.read_only or (operation.method in ("PUT", "DELETE") and operation.idempotent)
     send = runtime.client.send
     if not operation.paging:
@@ -69,6 +70,8 @@ def _fit_list(items: list[Any], plan: pagination.PagePlan | None, runtime: Runti
     kept = shaping.fit_items(items, runtime.max_result_bytes, wrap)
     if kept == len(items):
         return {"result": items, "next_cursor": next_cursor}
+    if kept == 1:  # one item alone may be over the budget: cut its long strings
+        items = shaping.cap(items[:1], runtime.max_result_bytes - shaping.size(wrap([]))) + items[1:]
     if plan is not None:
         cursor = pagination.encode_cursor(plan.page, plan.offset + kept, plan.per_page, plan.fingerprint)
         note = (f"Cut to {kept} of {len(items)} items to fit {runtime.max_result_bytes} bytes; next_cursor "
@@ -80,8 +83,9 @@ def _fit_list(items: list[Any], plan: pagination.PagePlan | None, runtime: Runti
 
 
 def _fit_object(value: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
-    kept, dropped = shaping.fit_object(value, runtime.max_result_bytes - 400)
-    if dropped:
-        kept["truncated"] = (f"Left out fields {', '.join(dropped)} to fit {runtime.max_result_bytes} bytes; "
-                             "ask for them with fields to see them.")
+    kept = shaping.cap(value, runtime.max_result_bytes - 400)
+    if kept is not value:
+        kept = kept if isinstance(kept, dict) else {"result": kept}
+        kept["truncated"] = (f"Cut to fit {runtime.max_result_bytes} bytes: each cut is marked where it was "
+                             "made; ask for fewer fields to see the rest.")
     return kept

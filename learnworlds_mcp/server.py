@@ -19,7 +19,7 @@ from . import __version__, discovery, prompts
 from .audit import AuditLog
 from .client import CallStats, LearnWorldsClient, call_stats
 from .errors import ApiError, ArgumentError, CredentialsError, PolicyError
-from .executor import Runtime, execute
+from .executor import DEFAULT_MAX_RESULT_BYTES, Runtime, execute
 from .registry import Operation
 
 log = logging.getLogger("learnworlds_mcp")
@@ -38,8 +38,11 @@ def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def error_result(message: str, **details: Any) -> types.CallToolResult:
-    payload = {"error": message, **{k: v for k, v in details.items() if v is not None}}
+def error_result(message: str, budget: int = DEFAULT_MAX_RESULT_BYTES, **details: Any) -> types.CallToolResult:
+    from .shaping import cap  # an upstream may echo megabytes into an error: it gets the same byte cap
+
+    payload = cap({"error": message, **{k: v for k, v in details.items() if v is not None}}, budget,
+                  "the rest of this error was left out")
     return types.CallToolResult(content=[types.TextContent(type="text", text=dumps(payload))], is_error=True)
 
 
@@ -117,10 +120,11 @@ async def run_tool(operation: Operation, arguments: dict[str, Any] | None, runti
     try:
         structured = await execute(operation, arguments, runtime)
     except (ArgumentError, PolicyError, CredentialsError) as exc:
-        outcome, kind = error_result(str(exc)), "refused" if isinstance(exc, PolicyError) else "error"
+        outcome = error_result(str(exc), runtime.max_result_bytes)
+        kind = "refused" if isinstance(exc, PolicyError) else "error"
     except ApiError as exc:
         extra = {k: v for k, v in exc.details.items() if k != "status"}
-        outcome, kind = error_result(str(exc), status=exc.status, **extra), "error"
+        outcome, kind = error_result(str(exc), runtime.max_result_bytes, status=exc.status, **extra), "error"
     except Exception as exc:  # a bug must not kill the session; the model gets a clean error
         log.exception("tool %s failed unexpectedly", operation.name)
         outcome = error_result(f"Internal error in learnworlds-mcp ({type(exc).__name__}); see the server log.")
