@@ -161,3 +161,12 @@ def test_snapshot_of_every_tool_the_model_sees(operations):
     if os.environ.get("UPDATE_SNAPSHOTS") or not SNAPSHOT.exists():
         SNAPSHOT.write_text(text, encoding="utf-8")
     assert SNAPSHOT.read_text(encoding="utf-8") == text, "tool definitions changed: review, then UPDATE_SNAPSHOTS=1"
+
+
+def test_meta_schema_checks_the_member_text_mark():
+    meta = json.loads((resources.files("learnworlds_mcp") / "meta_schema.json").read_text())
+    data = json.loads((resources.files("learnworlds_mcp") / "schemas" / "community.json").read_text())
+    post = next(op for op in data["operations"] if op["path"] == "/v2/community/posts/{id}")
+    post["response"]["properties"]["text"]["x-member-text"] = "yes"
+    errors = list(jsonschema.Draft202012Validator(meta).iter_errors(data))
+    assert errors and "x-member-text" in str(errors[0].absolute_path)
