@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..discovery import Exposure as ExposureChoice
 from ..errors import SelectionError
 
 Methods = Annotated[Optional[str], typer.Option(
@@ -61,10 +62,20 @@ KeepEmpty = Annotated[bool, typer.Option(
     help="Keep null and empty values in results (they are left out by default to save context).")]
 
 
-Exposure = Annotated[str, typer.Option(
+Exposure = Annotated[ExposureChoice, typer.Option(
     "--exposure", envvar="LEARNWORLDS_EXPOSURE", show_envvar=True,
     help="tools: every selected tool is listed; discovery: four meta-tools search, describe and run them "
          "(a few KB of context instead of tens).")]
+
+
+def expiry_from_flags(expires_at: str | None, ttl: str | None) -> float | None:
+    """One expiry time from --expires-at or --ttl, or exit 2 naming the flags when it is malformed or past."""
+    from ..policy import expiry_from
+
+    try:
+        return expiry_from(expires_at, ttl)
+    except ValueError as exc:
+        fail(f"--expires-at/--ttl: {exc}", code=2)
 
 
 def fail(message: str, code: int = 1) -> None:
