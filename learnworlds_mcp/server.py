@@ -150,11 +150,11 @@ async def run_tool(operation: Operation, arguments: dict[str, Any] | None, runti
 async def serve_stdio(operations: list[Operation], runtime: Runtime, audit: AuditLog | None = None,
                       exposure: Exposure = Exposure.TOOLS) -> None:
     """Serve over stdin/stdout until the client closes the stream."""
-    from mcp.server.stdio import stdio_server
+    from .stdio import screened_stdio_server  # the SDK's transport, answering lines it would drop
 
     server = build_server(operations, runtime, audit, exposure)
     try:
-        async with stdio_server() as (read_stream, write_stream):
+        async with screened_stdio_server() as (read_stream, write_stream):
             await server.run(read_stream, write_stream, server.create_initialization_options())
     finally:
         await runtime.client.aclose()
