@@ -1,7 +1,13 @@
-"""The audit log: one JSON line per tool call, owner-only, appended safely by concurrent calls."""
+"""The audit log: JSON lines, owner-only, appended safely by concurrent calls.
+
+Each call leaves an `outcome` record; a write also leaves an `intent` record, on disk before the
+request leaves, with the same `call_id`. An intent without an outcome is a write that may have
+reached the school while the process was stopped.
+"""
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from datetime import datetime, timezone
@@ -34,9 +40,22 @@ class AuditLog:
         # O_APPEND makes each single write land whole at the end, even from several calls at once.
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self._secrets = secrets
+        self._fixed: dict[str, Any] = {}
+
+    def bind(self, **fixed: Any) -> AuditLog:
+        """The same log, with `fixed` fields (such as the grant's name) on every record it writes."""
+        view = copy.copy(self)
+        view._fixed = {**self._fixed, **fixed}
+        return view
+
+    def intent(self, **fields: Any) -> None:
+        """The record of a write about to be sent, forced to disk before the request leaves."""
+        self.record(event="intent", **fields)
+        os.fsync(self._fd)
 
     def record(self, **fields: Any) -> None:
-        entry = {"time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), **fields}
+        """Append one record; any keyword fields go in as they are (arguments are redacted)."""
+        entry = {"time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), **self._fixed, **fields}
         if "arguments" in entry:
             entry["arguments"] = redact(entry["arguments"], self._secrets)
         line = json.dumps(entry, separators=(",", ":"), ensure_ascii=False, default=str)

@@ -19,6 +19,7 @@ from .registry import Paging
 _VERSION = 1
 MAX_CURSOR_CHARS = 256  # a real cursor is about 60 characters
 MAX_PAGE = 1_000_000  # far past any school's last page; refuses page=10**12 and the like
+MAX_OFFSET = 1_000_000  # items inside one answer
 
 
 @dataclass(frozen=True)
@@ -63,21 +64,17 @@ def _cursor_model() -> Any:
     """The decoded cursor as a strict pydantic model (built on first use: pydantic is a heavy import)."""
     global _Cursor
     if _Cursor is None:
-        from pydantic import BaseModel, ConfigDict, Field, model_validator
+        from pydantic import BaseModel, ConfigDict, Field
 
         class Cursor(BaseModel):
             model_config = ConfigDict(strict=True, frozen=True)
             version: int = Field(ge=_VERSION, le=_VERSION)
             page: int = Field(ge=1, le=MAX_PAGE)
-            offset: int = Field(ge=0)
+            # An answer without page data is the whole list as one page, so the offset is
+            # bounded by the largest answer we accept rather than by per_page.
+            offset: int = Field(ge=0, lt=MAX_OFFSET)
             per_page: int = Field(ge=1)
             fingerprint: str = Field(max_length=64)
-
-            @model_validator(mode="after")
-            def _offset_inside_the_page(self) -> "Cursor":
-                if self.offset >= self.per_page:
-                    raise ValueError("offset past the page")
-                return self
 
         _Cursor = Cursor
     return _Cursor
@@ -137,7 +134,10 @@ def page_query(paging: Paging, plan: PagePlan) -> dict[str, int]:
 def slice_page(plan: PagePlan, data: list[Any], meta: Any) -> PageSlice:
     """Cut the planned slice out of one LearnWorlds page and work out the next cursor."""
     if not isinstance(meta, dict):
-        return PageSlice(items=data[plan.offset : plan.offset + plan.limit], next_cursor=None, total=None)
+        # No page data: the answer is the whole list, so the rest of it is reached through this same page.
+        end = plan.offset + plan.limit
+        rest = encode_cursor(plan.page, end, plan.per_page, plan.fingerprint) if end < len(data) else None
+        return PageSlice(items=data[plan.offset : end], next_cursor=rest, total=len(data))
     total_pages = _int(meta.get("totalPages"))
     total = _int(meta.get("totalItems"))
     answered_page = _int(meta.get("page"))

@@ -6,6 +6,7 @@ dispatch here refuses any name outside the selection, and arguments are validate
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -18,9 +19,12 @@ from mcp.shared.exceptions import MCPError
 from . import __version__, discovery, prompts
 from .discovery import Exposure
 from .audit import AuditLog
-from .client import CallStats, LearnWorldsClient, call_stats
+from .calls import open_call
+from .client import LearnWorldsClient
 from .errors import ApiError, ArgumentError, CredentialsError, PolicyError
 from .executor import DEFAULT_MAX_RESULT_BYTES, Runtime, execute
+from .filters import select
+from .policy import Grant
 from .registry import Operation
 
 log = logging.getLogger("learnworlds_mcp")
@@ -52,6 +56,10 @@ def build_server(operations: list[Operation], runtime: Runtime | LearnWorldsClie
     """A Server exposing exactly `operations`, as tools or through discovery meta-tools."""
     if not isinstance(runtime, Runtime):
         runtime = Runtime(client=runtime)
+    if runtime.store is not None:  # the query tool sees only the tables of this server's selection
+        runtime = dataclasses.replace(runtime, store=runtime.store.view(operations))
+    if runtime.store is not None:
+        operations = [*operations, runtime.store.operation]
     exposure = Exposure(exposure)
     by_name = {op.name: op for op in operations}
     if exposure is Exposure.DISCOVERY:
@@ -67,9 +75,14 @@ def build_server(operations: list[Operation], runtime: Runtime | LearnWorldsClie
     async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
         if params.name not in listed:
             raise MCPError(types.INVALID_PARAMS, f"Unknown tool {params.name!r}: this server does not offer it.")
-        if exposure is not Exposure.DISCOVERY:
-            return await run_tool(by_name[params.name], params.arguments, runtime, audit)
-        return await _run_meta(params.name, params.arguments or {}, operations, by_name, runtime, audit)
+        if runtime.store is not None:
+            from .store import progress_reporter
+
+            progress_reporter.set(ctx.session.report_progress)
+        async with runtime.policy.slot():
+            if exposure is not Exposure.DISCOVERY:
+                return await run_tool(by_name[params.name], params.arguments, runtime, audit)
+            return await _run_meta(params.name, params.arguments or {}, operations, by_name, runtime, audit)
 
     available = set(by_name)
     schemas = {op.name: op.input_schema for op in operations}
@@ -92,6 +105,15 @@ def build_server(operations: list[Operation], runtime: Runtime | LearnWorldsClie
     return Server("learnworlds-mcp", version=__version__, title="LearnWorlds",
                   instructions=INSTRUCTIONS, on_list_tools=list_tools, on_call_tool=call_tool,
                   on_list_prompts=list_prompts, on_get_prompt=get_prompt)
+
+
+def server_for(grant: Grant, operations: list[Operation], runtime: Runtime, audit: AuditLog | None = None,
+               exposure: Exposure = Exposure.TOOLS) -> Server:
+    """A Server closed over one grant: its selection picks the tools from `operations`, its policy rules
+    every call, and the audit log names it on every record. stdio and HTTP both build their servers here."""
+    chosen = select(operations, grant.selection)
+    runtime = dataclasses.replace(runtime, policy=grant.policy)
+    return build_server(chosen, runtime, audit.bind(grant=grant.name) if audit else None, exposure)
 
 
 async def _run_meta(name: str, arguments: dict[str, Any], operations: list[Operation],
@@ -117,8 +139,12 @@ async def run_tool(operation: Operation, arguments: dict[str, Any] | None, runti
                    audit: AuditLog | None = None) -> types.CallToolResult:
     """Execute one call; every failure becomes an error result, and the call is logged and audited."""
     started = time.monotonic()
-    stats = CallStats()
-    call_stats.set(stats)
+    # The client reads this context as each request leaves: expiry, the write's intent record, the cost.
+    context = open_call(expires_at=runtime.policy.expires_at)
+    stats = context.stats
+    if audit is not None:
+        context.before_write = lambda method, path: audit.intent(
+            call_id=context.call_id, tool=operation.name, arguments=arguments or {}, request=f"{method} {path}")
     try:
         structured = await execute(operation, arguments, runtime)
     except (ArgumentError, PolicyError, CredentialsError) as exc:
@@ -126,7 +152,8 @@ async def run_tool(operation: Operation, arguments: dict[str, Any] | None, runti
         kind = "refused" if isinstance(exc, PolicyError) else "error"
     except ApiError as exc:
         extra = {k: v for k, v in exc.details.items() if k != "status"}
-        outcome, kind = error_result(str(exc), runtime.max_result_bytes, status=exc.status, **extra), "error"
+        kind = "unknown" if exc.outcome_unknown else "error"  # a lost answer of a write: it may have happened
+        outcome = error_result(str(exc), runtime.max_result_bytes, status=exc.status, **extra)
     except Exception as exc:  # a bug must not kill the session; the model gets a clean error
         log.exception("tool %s failed unexpectedly", operation.name)
         outcome = error_result(f"Internal error in learnworlds-mcp ({type(exc).__name__}); see the server log.")
@@ -142,21 +169,27 @@ async def run_tool(operation: Operation, arguments: dict[str, Any] | None, runti
     elapsed_ms = round((time.monotonic() - started) * 1000, 1)
     log.info("%s %s in %.0f ms", operation.name, kind, elapsed_ms)
     if audit is not None:
-        audit.record(tool=operation.name, arguments=arguments or {}, outcome=kind, status=stats.status,
+        audit.record(event="outcome", call_id=context.call_id, tool=operation.name, arguments=arguments or {},
+                     outcome=kind, status=stats.status,
                      duration_ms=elapsed_ms, requests=stats.requests)
     return outcome
 
 
 async def serve_stdio(operations: list[Operation], runtime: Runtime, audit: AuditLog | None = None,
-                      exposure: Exposure = Exposure.TOOLS) -> None:
-    """Serve over stdin/stdout until the client closes the stream."""
+                      exposure: Exposure = Exposure.TOOLS, grant: Grant | None = None) -> None:
+    """Serve over stdin/stdout until the client closes the stream; `grant` is the run's implicit grant."""
     from .stdio import screened_stdio_server  # the SDK's transport, answering lines it would drop
 
-    server = build_server(operations, runtime, audit, exposure)
+    if grant is not None:
+        server = server_for(grant, operations, runtime, audit, exposure)
+    else:
+        server = build_server(operations, runtime, audit, exposure)
     try:
         async with screened_stdio_server() as (read_stream, write_stream):
             await server.run(read_stream, write_stream, server.create_initialization_options())
     finally:
+        if runtime.store is not None:
+            await runtime.store.aclose()
         await runtime.client.aclose()
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import enum
 from typing import Annotated, Optional
 
 import typer
 
 from ..discovery import Exposure as ExposureChoice
-from ..errors import SelectionError
+from ..errors import ConfigError, SelectionError
 
 Methods = Annotated[Optional[str], typer.Option(
     "--methods", envvar="LEARNWORLDS_METHODS", show_envvar=True,
@@ -63,6 +64,17 @@ KeepEmpty = Annotated[bool, typer.Option(
     help="Keep null and empty values in results (they are left out by default to save context).")]
 
 
+CacheDir = Annotated[Optional[str], typer.Option(
+    "--cache-dir", envvar="LEARNWORLDS_CACHE_DIR", show_envvar=True,
+    help="Keep the query tool's tables in a file in this folder (created owner-only) instead of in memory.")]
+CacheTtl = Annotated[str, typer.Option(
+    "--cache-ttl", envvar="LEARNWORLDS_CACHE_TTL", show_envvar=True,
+    help="How long loaded tables answer queries before they load again: 30s, 15m, 2h.")]
+QueryWait = Annotated[float, typer.Option(
+    "--query-wait", envvar="LEARNWORLDS_QUERY_WAIT", show_envvar=True, min=1,
+    help="Seconds a query waits for its tables to load; past it, the answer reports progress and loading goes on.")]
+
+
 Exposure = Annotated[ExposureChoice, typer.Option(
     "--exposure", envvar="LEARNWORLDS_EXPOSURE", show_envvar=True,
     help="tools: every selected tool is listed; discovery: four meta-tools search, describe and run them "
@@ -84,14 +96,64 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def selected_operations(methods: str | None, tags: str | None, tools: str | None, exclude_tools: str | None):
-    """Load the registry and apply the filters, or exit 2 with the valid values."""
+def fail_with(exc: Exception) -> None:
+    """Exit with the error's message: 2 for input the user must fix (config.json, filters), 1 otherwise."""
+    fail(str(exc), code=2 if isinstance(exc, (ConfigError, SelectionError)) else 1)
+
+
+def selected_operations(methods: str | None, tags: str | None, tools: str | None, exclude_tools: str | None,
+                        profile: str | None = None):
+    """Load the registry and apply the filters, within the profile's stored restrictions when a profile is
+    given (flags can narrow them, never widen them); or exit 2 with the valid values."""
+    from .. import profiles
     from ..filters import Selection, select, split_list
     from ..registry import load
 
     selection = Selection(split_list(methods), split_list(tags), split_list(tools), split_list(exclude_tools))
     try:
-        return select(load(), selection)
-    except SelectionError as exc:
+        operations = load()
+        chosen = select(operations, selection)  # names are checked against every tool, restriction or not
+        if profile is None:
+            return chosen
+        allowed = {op.name for op in profiles.restrict(operations, profile)}
+    except (SelectionError, ConfigError) as exc:
         fail(str(exc), code=2)
+    kept = [op for op in chosen if op.name in allowed]
+    if not kept:
+        stored = profiles.read_profile(profile)
+        fail(f"profile {profile!r} is restricted to {stored.restriction.describe()}, and the filters "
+             f"({selection.describe()}) leave no tool within that; nothing outside it can be used with this "
+             "profile", code=2)
+    return kept
 
+
+class TransportChoice(str, enum.Enum):
+    """How MCP clients reach the server."""
+
+    STDIO = "stdio"
+    HTTP = "http"
+
+
+Transport = Annotated[TransportChoice, typer.Option(
+    "--transport", envvar="LEARNWORLDS_TRANSPORT", show_envvar=True,
+    help="stdio (one local client, what hosts start) or http (a team server: every request needs a grant "
+         "token from `learnworlds-mcp grant create`).")]
+Host = Annotated[str, typer.Option(
+    "--host", envvar="LEARNWORLDS_HOST", show_envvar=True,
+    help="HTTP only: address to listen on. Anything but loopback needs --tls-cert/--tls-key or --allow-plain-http.")]
+Port = Annotated[int, typer.Option("--port", envvar="LEARNWORLDS_PORT", show_envvar=True, min=1, max=65535,
+                                   help="HTTP only: port to listen on.")]
+TlsCert = Annotated[Optional[str], typer.Option(
+    "--tls-cert", envvar="LEARNWORLDS_TLS_CERT", show_envvar=True, help="HTTP only: PEM certificate file (serve https).")]
+TlsKey = Annotated[Optional[str], typer.Option(
+    "--tls-key", envvar="LEARNWORLDS_TLS_KEY", show_envvar=True, help="HTTP only: PEM private key file for --tls-cert.")]
+AllowPlainHttp = Annotated[bool, typer.Option(
+    "--allow-plain-http", envvar="LEARNWORLDS_ALLOW_PLAIN_HTTP", show_envvar=True,
+    help="HTTP only: allow plain http on a non-loopback --host (only behind a TLS reverse proxy); prints a warning.")]
+AllowedHosts = Annotated[Optional[str], typer.Option(
+    "--allowed-hosts", envvar="LEARNWORLDS_ALLOWED_HOSTS", show_envvar=True,
+    help="HTTP only: comma list of further Host names clients use (e.g. the reverse proxy's name, "
+         "mcp.example.com); any other Host header is refused.")]
+StateDir = Annotated[Optional[str], typer.Option(
+    "--state-dir", envvar="LEARNWORLDS_STATE_DIR", show_envvar=True,
+    help="Folder of the HTTP server's grant store (grants.db); default: the config folder.")]

@@ -11,11 +11,12 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..errors import CredentialsError, SelectionError
+from ..errors import CredentialsError
 from . import app
-from .options import (ApiUrl, AuditLogPath, DryRun, ExcludeTools, ExpiresAt, Exposure, ExposureChoice, KeepEmpty,
-                      MaxResultBytes, MaxRetries, MaxWrites, Methods, Profile, RateLimit, Sandbox, Tags, Tools, Ttl,
-                      expiry_from_flags, fail, selected_operations)
+from .options import (AllowedHosts, AllowPlainHttp, ApiUrl, AuditLogPath, CacheDir, CacheTtl, DryRun, ExcludeTools, ExpiresAt, Exposure,
+                      ExposureChoice, Host, KeepEmpty, MaxResultBytes, MaxRetries, MaxWrites, Methods, Port, Profile,
+                      QueryWait, RateLimit, Sandbox, StateDir, Tags, TlsCert, TlsKey, Tools, Transport, TransportChoice,
+                      Ttl, expiry_from_flags, fail, fail_with, selected_operations)
 
 @app.command("list-tools")
 def list_tools(
@@ -81,13 +82,31 @@ def serve(
     max_result_bytes: MaxResultBytes = 80_000,
     keep_empty: KeepEmpty = False,
     exposure: Exposure = ExposureChoice.TOOLS,
+    transport: Transport = TransportChoice.STDIO,
+    host: Host = "127.0.0.1",
+    port: Port = 8766,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
+    allow_plain_http: AllowPlainHttp = False,
+    allowed_hosts: AllowedHosts = None,
+    state_dir: StateDir = None,
+    cache_dir: CacheDir = None,
+    cache_ttl: CacheTtl = "15m",
+    query_wait: QueryWait = 45.0,
 ) -> None:
-    """Run the MCP server over stdio (what Claude Desktop and Claude Code start). Logs go to stderr."""
+    """Run the MCP server over stdio (what Claude Desktop and Claude Code start), or over HTTP for a team.
+
+    Over HTTP every request needs a grant token (`learnworlds-mcp grant create`); the grant decides the
+    tools, expiry and write cap, within this command's own filters, --dry-run and expiry. Logs go to stderr.
+    """
     level = getattr(logging, log_level.upper(), None)
     if not isinstance(level, int):
         fail(f"--log-level: {log_level!r} is not one of debug, info, warning, error", code=2)
     logging.basicConfig(stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    operations = selected_operations(methods, tags, tools, exclude_tools)
+    binding = None
+    if transport is TransportChoice.HTTP:
+        binding = http_binding(host, port, tls_cert, tls_key, allow_plain_http, allowed_hosts)
+    operations = selected_operations(methods, tags, tools, exclude_tools, None if sandbox else profile)
     policy = make_policy(expires_at, ttl, dry_run, max_writes)
     with school_client(profile, api_url, sandbox, rate_limit, max_retries) as client:
         import anyio
@@ -99,14 +118,58 @@ def serve(
         if client.credentials.expires_at is not None:
             policy.expires_at = min(filter(None, (policy.expires_at, client.credentials.expires_at)))
         audit = AuditLog(audit_log, secrets=client.credentials.secrets) if audit_log else None
-        runtime = Runtime(client, policy, max_result_bytes, keep_empty)
+        runtime = Runtime(client, policy, max_result_bytes, keep_empty,
+                          query_tool(operations, client, cache_dir, cache_ttl, query_wait, max_result_bytes))
         logging.getLogger("learnworlds_mcp").info("serving %d tools for %s", len(operations),
                                                   client.credentials.api_url)
         try:
-            anyio.run(serve_stdio, operations, runtime, audit, exposure)
+            if binding is not None:
+                from .grant import serve_grants
+
+                serve_grants(operations, runtime, audit, exposure, binding, state_dir)
+            else:
+                from ..filters import Selection, split_list
+                from ..policy import Grant
+
+                selection = Selection(split_list(methods), split_list(tags), split_list(tools),
+                                      split_list(exclude_tools))
+                anyio.run(serve_stdio, operations, runtime, audit, exposure, Grant("stdio", selection, policy))
         finally:
             if audit:
                 audit.close()
+
+
+def query_tool(operations, client, cache_dir: str | None, cache_ttl: str, query_wait: float, max_result_bytes: int):
+    """The SQL query tool over the selection's tables (None when it has none), or exit 2 naming the bad flag."""
+    from ..policy import parse_ttl
+    from ..store import QueryTool
+
+    try:
+        ttl = parse_ttl(cache_ttl)
+    except ValueError as exc:
+        fail(f"--cache-ttl: {exc}", code=2)
+    try:
+        return QueryTool.build(operations, client, ttl=ttl, wait=query_wait, cache_dir=cache_dir,
+                               max_result_bytes=max_result_bytes)
+    except OSError as exc:
+        fail(f"--cache-dir {cache_dir}: cannot create the cache there ({exc.strerror or exc}); pick a folder you "
+             "can write to, or leave it out to keep tables in memory", code=2)
+
+
+def http_binding(host: str, port: int, tls_cert: str | None, tls_key: str | None, allow_plain_http: bool,
+                 allowed_hosts: str | None):
+    """Where to listen over HTTP, or exit 2 when it would be unsafe; warns on stderr about allowed plain HTTP."""
+    from ..filters import split_list
+    from ..http import Binding
+
+    binding = Binding(host.strip(), port, tls_cert, tls_key, allow_plain_http, split_list(allowed_hosts))
+    try:
+        warning = binding.check()
+    except ValueError as exc:
+        fail(str(exc), code=2)
+    if warning:
+        typer.echo(f"Warning: {warning}", err=True)
+    return binding
 
 
 def make_policy(expires_at: str | None, ttl: str | None, dry_run: bool, max_writes: int | None):
@@ -150,7 +213,7 @@ def school_client(profile: str, api_url: str | None, sandbox: bool, rate_limit: 
         try:
             credentials = auth.resolve(profile, env)
         except CredentialsError as exc:
-            fail(str(exc))
+            fail_with(exc)
         yield LearnWorldsClient(credentials, limiter=RateLimiter(rate_limit, RATE_WINDOW_SECONDS + WINDOW_MARGIN),
                                 max_retries=max_retries)
 
@@ -192,21 +255,17 @@ def call(
     keep_empty: KeepEmpty = False,
 ) -> None:
     """Run one tool through the server code (an in-memory MCP client) and print its result as JSON."""
-    from ..filters import Selection, select
-    from ..registry import load
-
     arguments = parse_arguments(arg or [], as_json)
-    try:
-        operations = select(load(), Selection(tools=(tool,)))
-    except SelectionError as exc:
-        fail(str(exc), code=2)
+    operations = selected_operations(None, None, tool, None, None if sandbox else profile)
     with school_client(profile, api_url, sandbox, rate_limit, max_retries) as client:
         import anyio
 
         from ..executor import Runtime
         from ..server import call_in_memory
 
-        runtime = Runtime(client, make_policy(None, None, dry_run, None), max_result_bytes, keep_empty)
+        policy = make_policy(None, None, dry_run, None)
+        policy.expires_at = client.credentials.expires_at  # the profile's expiry holds for this call's requests too
+        runtime = Runtime(client, policy, max_result_bytes, keep_empty)
         result = anyio.run(call_in_memory, operations, runtime, tool, arguments)
     text = result.content[0].text if result.content else "{}"
     if result.is_error:
