@@ -106,10 +106,15 @@ def _fit_list(items: list[Any], plan: pagination.PagePlan | None, runtime: Runti
         return {"result": kept, "next_cursor": "x" * 64, "truncated": "x" * 300, **member_note}
 
     kept = shaping.fit_items(items, runtime.max_result_bytes, wrap)
+    if kept == 1 and shaping.size(wrap(items[:1])) > runtime.max_result_bytes:
+        # one item alone is over the budget: cut the long text inside it
+        items = shaping.cap(items[:1], runtime.max_result_bytes - shaping.size(wrap([]))) + items[1:]
+        if len(items) == 1:
+            note = (f"Cut long text inside the item to fit {runtime.max_result_bytes} bytes; each cut is marked. "
+                    "Ask for fewer fields to see the rest.")
+            return {"result": items, "next_cursor": next_cursor, "truncated": note, **member_note}
     if kept == len(items):
         return {"result": items, "next_cursor": next_cursor, **member_note}
-    if kept == 1:  # one item alone may be over the budget: cut its long strings
-        items = shaping.cap(items[:1], runtime.max_result_bytes - shaping.size(wrap([]))) + items[1:]
     if plan is not None:
         cursor = pagination.encode_cursor(plan.page, plan.offset + kept, plan.per_page, plan.fingerprint)
         note = (f"Cut to {kept} of {len(items)} items to fit {runtime.max_result_bytes} bytes; next_cursor "

@@ -149,3 +149,13 @@ async def test_huge_error_messages_fit_the_budget(operations, status):
     error = json.loads(text)
     assert error["status"] == status and error["error"].startswith(f"LearnWorlds answered HTTP {status}: bad BBB")
     assert re.search(r"cut [\d,]+ characters", error["error"])
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("tool, args", [("list_all_learn_worlds_users", {"limit": 1}),
+                                        ("list_all_learn_worlds_roles", {})])
+async def test_a_list_of_one_huge_item_is_cut_too(operations, tool, args):
+    op = next(o for o in operations if o.name == tool)
+    handler = paged([{"id": "u0", "title": BIG, "nps_comment": BIG}])
+    result = await execute(op, args, runtime(handler, max_result_bytes=20_000))
+    assert shaping.size(result) <= 20_000 and "cut 1,9" in json.dumps(result) and "truncated" in result

@@ -121,6 +121,8 @@ def test_malformed_lines_are_answered_never_dropped(school, tmp_path):
         ('{"jsonrpc":"2.0","id":15.5,"method":"tools/list"}', None, -32600),
         ('{"jsonrpc":"2.0","method":"tools/list","params":{"id":"record-1"}, "id": {"x": 1}}', None, -32600),
         ("not json at all", None, -32700),
+        ('{"jsonrpc":"2.0","id":16,"method":"tools/call","params":{"name":"x","arguments":{"a":"'
+         + "x" * 4_100_000 + '"}}}', 16, -32600),
     ]
     init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
