@@ -112,12 +112,15 @@ def serve(
         import anyio
 
         from ..audit import AuditLog
+        from ..auth import SecretFilter
         from ..executor import Runtime
         from ..server import serve_stdio
 
         if client.credentials.expires_at is not None:
             policy.expires_at = min(filter(None, (policy.expires_at, client.credentials.expires_at)))
-        audit = AuditLog(audit_log, secrets=client.credentials.secrets) if audit_log else None
+        for handler in logging.getLogger().handlers:  # obtained tokens too, as they come
+            handler.addFilter(SecretFilter(client.credentials))
+        audit = AuditLog(audit_log, secrets=lambda: client.credentials.secrets) if audit_log else None
         runtime = Runtime(client, policy, max_result_bytes, keep_empty,
                           query_tool(operations, client, cache_dir, cache_ttl, query_wait, max_result_bytes))
         logging.getLogger("learnworlds_mcp").info("serving %d tools for %s", len(operations),
@@ -206,16 +209,17 @@ def school_environment(api_url: str | None, sandbox: bool):
 def school_client(profile: str, api_url: str | None, sandbox: bool, rate_limit: int, max_retries: int):
     """A LearnWorldsClient for the configured school, or for a sandbox school started in-process."""
     from .. import auth
+    from ..budget import budget_for
     from ..client import RATE_WINDOW_SECONDS, WINDOW_MARGIN, LearnWorldsClient
-    from ..limiter import RateLimiter
 
     with school_environment(api_url, sandbox) as env:
         try:
             credentials = auth.resolve(profile, env)
         except CredentialsError as exc:
             fail_with(exc)
-        yield LearnWorldsClient(credentials, limiter=RateLimiter(rate_limit, RATE_WINDOW_SECONDS + WINDOW_MARGIN),
-                                max_retries=max_retries)
+        # One budget per school, shared with every other process on this machine that calls it.
+        budget = budget_for(credentials.api_url, credentials.client_id, rate_limit, RATE_WINDOW_SECONDS + WINDOW_MARGIN)
+        yield LearnWorldsClient(credentials, limiter=budget, max_retries=max_retries)
 
 
 def parse_arguments(pairs: list[str], as_json: str | None) -> dict:
