@@ -226,3 +226,27 @@ def test_a_malformed_api_url_is_a_clear_error_and_writes_nothing(isolated, url):
                 input=SECRET + "\n")
     assert login.exit_code == 2 and "--api-url" in login.output
     assert isolated.store == {} and not profiles.config_path().exists()
+
+
+@pytest.mark.parametrize("seed", [None, 3])
+def test_call_with_sandbox_serves_the_school_of_the_seed(seed):
+    from learnworlds_sandbox.seed import build_school
+
+    extra = [] if seed is None else ["--seed", str(seed)]
+    result = run("call", "list_all_learn_worlds_roles", "--sandbox", *extra, "--arg", "fields=title")
+    assert result.exit_code == 0, result.output
+    ids = {role["id"] for role in json.loads(result.stdout)["result"]}
+    assert ids == set(build_school(7 if seed is None else seed, 20).roles)  # roles do not depend on the size
+    assert ids != set(build_school(8, 20).roles)
+
+
+def test_serve_passes_the_seed_to_the_sandbox_and_refuses_it_without_one():
+    import httpx
+
+    from learnworlds_mcp.cli.serving import school_environment
+
+    with school_environment(None, True, 5) as env:
+        health = httpx.get(env["LEARNWORLDS_API_URL"].replace("/admin/api", "/__sandbox/health")).json()
+    assert health["seed"] == 5
+    refused = run("serve", "--seed", "5")
+    assert refused.exit_code == 2 and "--seed" in refused.output and "--sandbox" in refused.output

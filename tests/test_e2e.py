@@ -27,6 +27,7 @@ from learnworlds_mcp.limiter import RateLimiter
 from learnworlds_mcp.registry import load
 from learnworlds_sandbox import SANDBOX_ACCESS_TOKEN, SANDBOX_CLIENT_ID, start_sandbox
 from learnworlds_mcp.server import build_server
+from tests import strict
 from tests.tooling import INSPECTOR, inspector_missing, unavailable
 
 pytestmark = pytest.mark.subprocess
@@ -146,6 +147,9 @@ async def test_audit_workflow_finds_dormant_admins_and_instructors(tmp_path, sta
                    if u["role"]["level"] in ("admin", "instructor") and (u.get("last_login") or 0) < SINCE)
     truth, everyone = dormant_staff_truth(raw)
     assert len(users) == everyone
+    by_name = {op.name: op for op in load()}
+    assert strict.result_errors(by_name["list_all_learn_worlds_users"], {"result": users, "next_cursor": None}) == []
+    assert strict.result_errors(by_name["list_all_learn_worlds_roles"], {"result": roles, "next_cursor": None}) == []
     assert found == truth and len(truth) >= 2
 
 
@@ -157,14 +161,15 @@ async def test_cohort_workflow_builds_the_manager_table(tmp_path, standalone, ra
         for group in (g for g in groups if g.get("enroll_users_on_courses")):
             for listed in group.get("group_managers", []):
                 result = await client.call_tool("get_single_learn_worlds_user_by_id",
-                                                {"id": listed["id"], "fields": "email,nps_score,is_instructor"})
+                                                {"id": listed["id"], "fields": "email,nps_score,is_instructor",
+                                                 "include_suspended": True})
                 assert not result.is_error, result.content[0].text
                 manager = result.structured_content
                 rows.append((group["title"], manager["email"], manager.get("nps_score"), manager["is_instructor"]))
     truth = []
     for group in raw_pages(raw, "/v2/user_groups"):
         for listed in group["group_managers"] if group["enroll_users_on_courses"] else []:
-            manager = raw.get(f"/v2/users/{listed['id']}").raise_for_status().json()
+            manager = raw.get(f"/v2/users/{listed['id']}", params={"include_suspended": "true"}).raise_for_status().json()
             truth.append((group["title"], manager["email"], manager["nps_score"], manager["is_instructor"]))
     assert sorted(rows, key=str) == sorted(truth, key=str) and len(truth) >= 3
 
@@ -204,7 +209,7 @@ def test_inspector_lists_and_renders_the_prompts(tmp_path):
                          "--prompt-args", "since=2023-06-01", "roles=admin")
     text = rendered["messages"][0]["content"]["text"]
     assert "2023-06-01" in text and str(int(datetime(2023, 6, 1, tzinfo=timezone.utc).timestamp())) in text
-    assert "list_all_learn_worlds_roles" in text and "list_all_learn_worlds_users" in text
+    assert "query_learn_worlds_data" in text and "FROM users" in text  # one query call, not the list walk
 
 
 @pytest.mark.anyio
