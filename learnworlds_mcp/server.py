@@ -55,6 +55,7 @@ def build_server(operations: list[Operation], runtime: Runtime | LearnWorldsClie
         definitions = [op.tool() for op in operations]
     tools = [types.Tool.model_validate(d) for d in definitions]
     listed = {d["name"] for d in definitions}
+    meta = {d["name"]: d for d in definitions}
 
     async def list_tools(ctx: Any, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
         return types.ListToolsResult(tools=tools)
@@ -64,7 +65,7 @@ def build_server(operations: list[Operation], runtime: Runtime | LearnWorldsClie
             raise MCPError(types.INVALID_PARAMS, f"Unknown tool {params.name!r}: this server does not offer it.")
         if exposure != "discovery":
             return await run_tool(by_name[params.name], params.arguments, runtime, audit)
-        return await _run_meta(params.name, params.arguments or {}, operations, by_name, runtime, audit)
+        return await _run_meta(meta[params.name], params.arguments or {}, operations, by_name, runtime, audit)
 
     available = set(by_name)
     schemas = {op.name: op.input_schema for op in operations}
@@ -89,9 +90,11 @@ def build_server(operations: list[Operation], runtime: Runtime | LearnWorldsClie
                   on_list_prompts=list_prompts, on_get_prompt=get_prompt)
 
 
-async def _run_meta(name: str, arguments: dict[str, Any], operations: list[Operation],
+async def _run_meta(definition: dict[str, Any], arguments: dict[str, Any], operations: list[Operation],
                     by_name: dict[str, Operation], runtime: Runtime, audit: AuditLog | None) -> types.CallToolResult:
+    name = definition["name"]
     try:
+        arguments = discovery.check_arguments(definition, arguments)
         if name == discovery.SEARCH:
             return _ok(discovery.search(operations, arguments.get("query"), arguments.get("tag"),
                                         arguments.get("method")))
