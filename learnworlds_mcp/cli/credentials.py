@@ -14,17 +14,17 @@ from .options import Profile, fail
 @auth_app.command("login")
 def auth_login(
     profile: Profile = "default",
-    school_url: Annotated[Optional[str], typer.Option("--school-url", help="e.g. https://myschool.learnworlds.com")] = None,
-    client_id: Annotated[Optional[str], typer.Option("--client-id", help="Client id from Settings > Developers > API.")] = None,
+    school_url: Annotated[Optional[str], typer.Option("--school-url", metavar="URL", help="e.g. https://myschool.learnworlds.com")] = None,
+    client_id: Annotated[Optional[str], typer.Option("--client-id", metavar="ID", help="Client id from Settings > Developers > API.")] = None,
     use_client_secret: Annotated[bool, typer.Option(
         "--use-client-secret", help="The secret you enter is a client secret (tokens are then obtained and "
         "refreshed automatically), not an access token.")] = False,
     secret_stdin: Annotated[bool, typer.Option(
         "--secret-stdin", help="Read the secret from standard input instead of a hidden prompt (for scripts).")] = False,
-    api_url: Annotated[Optional[str], typer.Option("--api-url", help="Override the API base (rarely needed).")] = None,
+    api_url: Annotated[Optional[str], typer.Option("--api-url", metavar="URL", help="Override the API base (rarely needed).")] = None,
     expires_at: Annotated[Optional[str], typer.Option(
-        "--expires-at", help="ISO 8601 time after which the stored secret is deleted at its next use.")] = None,
-    ttl: Annotated[Optional[str], typer.Option("--ttl", help="Like --expires-at, as a duration: 30m, 8h, 2d.")] = None,
+        "--expires-at", metavar="TIME", help="ISO 8601 time after which the stored secret is deleted at its next use.")] = None,
+    ttl: Annotated[Optional[str], typer.Option("--ttl", metavar="DURATION", help="Like --expires-at, as a duration: 30m, 8h, 2d.")] = None,
 ) -> None:
     """Store a school's settings in the config file and its secret in the OS keyring."""
     from .. import auth, profiles

@@ -11,9 +11,9 @@ from ..errors import LearnWorldsMCPError
 from . import PASS_THROUGH, install_app
 from .options import fail, selected_operations
 
-ServerName = Annotated[str, typer.Option("--name", help="The server's name in the host's config.")]
+ServerName = Annotated[str, typer.Option("--name", metavar="NAME", help="The server's name in the host's config.")]
 Command = Annotated[Optional[str], typer.Option(
-    "--command", help="Path of the learnworlds-mcp executable (default: this installation's).")]
+    "--command", metavar="PATH", help="Path of the learnworlds-mcp executable (default: this installation's).")]
 
 
 def _serve_args(ctx: typer.Context) -> list[str]:
@@ -30,7 +30,7 @@ def _serve_args(ctx: typer.Context) -> list[str]:
 def install_claude_desktop(
     ctx: typer.Context,
     name: ServerName = "learnworlds",
-    profile: Optional[str] = typer.Option(None, "--profile", help="Stored profile the server should use."),
+    profile: Optional[str] = typer.Option(None, "--profile", metavar="NAME", help="Stored profile the server should use."),
     command: Command = None,
     print_only: Annotated[bool, typer.Option("--print", help="Show the entry; write nothing.")] = False,
 ) -> None:
@@ -63,9 +63,9 @@ def install_claude_desktop(
 def install_claude_code(
     ctx: typer.Context,
     name: ServerName = "learnworlds",
-    profile: Optional[str] = typer.Option(None, "--profile", help="Stored profile the server should use."),
+    profile: Optional[str] = typer.Option(None, "--profile", metavar="NAME", help="Stored profile the server should use."),
     command: Command = None,
-    scope: Annotated[Optional[str], typer.Option("--scope", help="local, project or user.")] = None,
+    scope: Annotated[Optional[str], typer.Option("--scope", metavar="SCOPE", help="local, project or user.")] = None,
     run_it: Annotated[bool, typer.Option("--run", help="Run `claude mcp add` instead of printing it.")] = False,
 ) -> None:
     """Print (or run with --run) the `claude mcp add` command for this server.

@@ -9,28 +9,28 @@ import typer
 from ..errors import SelectionError
 
 Methods = Annotated[Optional[str], typer.Option(
-    "--methods", envvar="LEARNWORLDS_METHODS", show_envvar=True,
+    "--methods", metavar="LIST", envvar="LEARNWORLDS_METHODS", show_envvar=True,
     help="Comma list: read (every GET), write (every other verb), or kinds list,get,create,update,delete,custom.")]
 Tags = Annotated[Optional[str], typer.Option(
-    "--tags", envvar="LEARNWORLDS_TAGS", show_envvar=True,
+    "--tags", metavar="LIST", envvar="LEARNWORLDS_TAGS", show_envvar=True,
     help="Comma list of tags; a tool with any of them passes (e.g. directory, commerce, users).")]
 Tools = Annotated[Optional[str], typer.Option(
-    "--tools", envvar="LEARNWORLDS_TOOLS", show_envvar=True, help="Comma list of tool names to allow (allow list).")]
+    "--tools", metavar="NAMES", envvar="LEARNWORLDS_TOOLS", show_envvar=True, help="Comma list of tool names to allow (allow list).")]
 ExcludeTools = Annotated[Optional[str], typer.Option(
-    "--exclude-tools", envvar="LEARNWORLDS_EXCLUDE_TOOLS", show_envvar=True,
+    "--exclude-tools", metavar="NAMES", envvar="LEARNWORLDS_EXCLUDE_TOOLS", show_envvar=True,
     help="Comma list of tool names to remove.")]
 Profile = Annotated[str, typer.Option(
-    "--profile", envvar="LEARNWORLDS_PROFILE", show_envvar=True, help="Stored profile (one per school).")]
+    "--profile", metavar="NAME", envvar="LEARNWORLDS_PROFILE", show_envvar=True, help="Stored profile (one per school).")]
 
 
 ApiUrl = Annotated[Optional[str], typer.Option(
-    "--api-url", envvar="LEARNWORLDS_API_URL", show_envvar=True,
+    "--api-url", metavar="URL", envvar="LEARNWORLDS_API_URL", show_envvar=True,
     help="API base, default {school URL}/admin/api. Plain http only for loopback hosts.")]
 RateLimit = Annotated[int, typer.Option(
-    "--rate-limit", envvar="LEARNWORLDS_RATE_LIMIT", show_envvar=True, min=1,
+    "--rate-limit", metavar="N", envvar="LEARNWORLDS_RATE_LIMIT", show_envvar=True, min=1,
     help="Requests per 10 s this process may send (the school's budget is 30).")]
 MaxRetries = Annotated[int, typer.Option(
-    "--max-retries", envvar="LEARNWORLDS_MAX_RETRIES", show_envvar=True, min=0,
+    "--max-retries", metavar="N", envvar="LEARNWORLDS_MAX_RETRIES", show_envvar=True, min=0,
     help="Retries of reads and idempotent writes after a 429, a network error or 502/503/504; "
          "0 hands every failure straight to the model. Creates are never retried.")]
 Sandbox = Annotated[bool, typer.Option(
@@ -42,19 +42,19 @@ DryRun = Annotated[bool, typer.Option(
     "--dry-run", envvar="LEARNWORLDS_DRY_RUN", show_envvar=True,
     help="Write tools return the exact request they would send, and send nothing; reads still work.")]
 MaxWrites = Annotated[Optional[int], typer.Option(
-    "--max-writes", envvar="LEARNWORLDS_MAX_WRITES", show_envvar=True, min=0,
+    "--max-writes", metavar="N", envvar="LEARNWORLDS_MAX_WRITES", show_envvar=True, min=0,
     help="Refuse further writes after this many in one server run.")]
 AuditLogPath = Annotated[Optional[str], typer.Option(
-    "--audit-log", envvar="LEARNWORLDS_AUDIT_LOG", show_envvar=True,
+    "--audit-log", metavar="FILE", envvar="LEARNWORLDS_AUDIT_LOG", show_envvar=True,
     help="Append one JSON line per tool call to this file (created owner-only).")]
 ExpiresAt = Annotated[Optional[str], typer.Option(
-    "--expires-at", envvar="LEARNWORLDS_EXPIRES_AT", show_envvar=True,
+    "--expires-at", metavar="TIME", envvar="LEARNWORLDS_EXPIRES_AT", show_envvar=True,
     help="ISO 8601 time after which every tool call is refused (e.g. 2026-12-01T18:00:00Z).")]
 Ttl = Annotated[Optional[str], typer.Option(
-    "--ttl", envvar="LEARNWORLDS_TTL", show_envvar=True,
+    "--ttl", metavar="DURATION", envvar="LEARNWORLDS_TTL", show_envvar=True,
     help="Like --expires-at, as a duration from now: 30m, 8h, 2d.")]
 MaxResultBytes = Annotated[int, typer.Option(
-    "--max-result-bytes", envvar="LEARNWORLDS_MAX_RESULT_BYTES", show_envvar=True, min=2000,
+    "--max-result-bytes", metavar="BYTES", envvar="LEARNWORLDS_MAX_RESULT_BYTES", show_envvar=True, min=2000,
     help="Cut larger results at an item boundary (default about 20,000 tokens).")]
 KeepEmpty = Annotated[bool, typer.Option(
     "--keep-empty", envvar="LEARNWORLDS_KEEP_EMPTY", show_envvar=True,
@@ -62,7 +62,7 @@ KeepEmpty = Annotated[bool, typer.Option(
 
 
 Exposure = Annotated[str, typer.Option(
-    "--exposure", envvar="LEARNWORLDS_EXPOSURE", show_envvar=True,
+    "--exposure", metavar="MODE", envvar="LEARNWORLDS_EXPOSURE", show_envvar=True,
     help="tools: every selected tool is listed; discovery: four meta-tools search, describe and run them "
          "(a few KB of context instead of tens).")]
 

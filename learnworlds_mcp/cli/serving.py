@@ -13,6 +13,7 @@ import typer
 
 from ..errors import CredentialsError, SelectionError
 from . import app
+from .help import Command
 from .options import (ApiUrl, AuditLogPath, DryRun, ExcludeTools, ExpiresAt, Exposure, KeepEmpty, MaxResultBytes,
                       MaxRetries, MaxWrites, Methods, Profile, RateLimit, Sandbox, Tags, Tools, Ttl, fail,
                       selected_operations)
@@ -71,7 +72,7 @@ def serve(
     api_url: ApiUrl = None,
     sandbox: Sandbox = False,
     log_level: Annotated[str, typer.Option(
-        "--log-level", envvar="LEARNWORLDS_LOG_LEVEL", show_envvar=True,
+        "--log-level", metavar="LEVEL", envvar="LEARNWORLDS_LOG_LEVEL", show_envvar=True,
         help="Log level for stderr: debug, info, warning, error.")] = "warning",
     rate_limit: RateLimit = 30,
     max_retries: MaxRetries = 2,
@@ -102,7 +103,11 @@ def serve(
 
         if client.credentials.expires_at is not None:
             policy.expires_at = min(filter(None, (policy.expires_at, client.credentials.expires_at)))
-        audit = AuditLog(audit_log, secrets=client.credentials.secrets) if audit_log else None
+        try:
+            audit = AuditLog(audit_log, secrets=client.credentials.secrets) if audit_log else None
+        except OSError as exc:
+            fail(f"--audit-log {audit_log}: cannot append to it ({exc.strerror or exc}); give the path of a "
+                 "file in a folder you can write to", code=2)
         runtime = Runtime(client, policy, max_result_bytes, keep_empty)
         logging.getLogger("learnworlds_mcp").info("serving %d tools for %s", len(operations),
                                                   client.credentials.api_url)
@@ -179,12 +184,12 @@ def parse_arguments(pairs: list[str], as_json: str | None) -> dict:
     return arguments
 
 
-@app.command()
+@app.command(cls=Command)
 def call(
-    tool: Annotated[str, typer.Argument(help="Tool name, as listed by `learnworlds-mcp list-tools`.")],
+    tool: Annotated[str, typer.Argument(metavar="TOOL", help="Tool name, as listed by `learnworlds-mcp list-tools`.")],
     arg: Annotated[Optional[list[str]], typer.Option(
-        "--arg", help="key=value; the value is read as JSON where it parses (limit=5 is a number). Repeatable.")] = None,
-    as_json: Annotated[Optional[str], typer.Option("--json", help="All arguments as one JSON object.")] = None,
+        "--arg", metavar="KEY=VALUE", help="key=value; the value is read as JSON where it parses (limit=5 is a number). Repeatable.")] = None,
+    as_json: Annotated[Optional[str], typer.Option("--json", metavar="OBJECT", help="All arguments as one JSON object.")] = None,
     sandbox: Sandbox = False,
     profile: Profile = "default",
     api_url: ApiUrl = None,
@@ -246,15 +251,18 @@ def doctor(
 
 @app.command("sandbox")
 def sandbox_command(
-    port: Annotated[int, typer.Option("--port", envvar="LEARNWORLDS_SANDBOX_PORT", show_envvar=True,
+    port: Annotated[int, typer.Option("--port", metavar="PORT", envvar="LEARNWORLDS_SANDBOX_PORT", show_envvar=True,
                                       help="Loopback port to listen on (0 picks a free one).")] = 8765,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the generated school; the same seed, the same data.")] = 7,
-    users: Annotated[int, typer.Option("--users", min=20, help="How many users to generate (at least 20).")] = 2000,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Seed of the generated school; the same seed, the same data.")] = 7,
+    users: Annotated[int, typer.Option("--users", metavar="N", min=20, help="How many users to generate (at least 20).")] = 2000,
     no_rate_limit: Annotated[bool, typer.Option(
         "--no-rate-limit", help="Turn off the 30-requests-per-10-s limit (on by default, as in a real school).")] = False,
 ) -> None:
     """Serve a seeded sandbox school that behaves like the LearnWorlds v2 API, on 127.0.0.1."""
     from learnworlds_sandbox import SANDBOX_ACCESS_TOKEN, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, run_sandbox
+
+    if not 0 <= port <= 65535:
+        fail(f"--port {port}: give a port from 1 to 65535, or 0 for a free one", code=2)
 
     def ready(handle) -> None:
         typer.echo(f"Sandbox school on {handle.api_url} ({users} users, seed {seed}"
