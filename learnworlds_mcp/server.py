@@ -21,6 +21,7 @@ from .client import CallStats, LearnWorldsClient, call_stats
 from .errors import ApiError, ArgumentError, CredentialsError, PolicyError
 from .executor import Runtime, execute
 from .registry import Operation
+from .unconfigured import UnconfiguredClient
 
 log = logging.getLogger("learnworlds_mcp")
 
@@ -118,6 +119,8 @@ async def run_tool(operation: Operation, arguments: dict[str, Any] | None, runti
     stats = CallStats()
     call_stats.set(stats)
     try:
+        if isinstance(runtime.client, UnconfiguredClient):  # before the arguments: nothing else can help
+            raise CredentialsError(runtime.client.message)
         structured = await execute(operation, arguments, runtime)
     except (ArgumentError, PolicyError, CredentialsError) as exc:
         outcome, kind = error_result(str(exc)), "refused" if isinstance(exc, PolicyError) else "error"

@@ -16,6 +16,29 @@ Command = Annotated[Optional[str], typer.Option(
     "--command", metavar="PATH", help="Path of the learnworlds-mcp executable (default: this installation's).")]
 
 
+def _warn_without_credentials(serve_args: list[str]) -> None:
+    """Hosts start the server without this shell's environment, so check the stored profile it will use."""
+    from .. import auth
+    from ..errors import CredentialsError
+
+    if "--sandbox" in serve_args:
+        return
+    profile = "default"
+    for index, arg in enumerate(serve_args):
+        if arg == "--profile" and index + 1 < len(serve_args):
+            profile = serve_args[index + 1]
+        elif arg.startswith("--profile="):
+            profile = arg.split("=", 1)[1]
+    try:
+        auth.resolve(profile, env={})
+    except CredentialsError as exc:
+        flag = "" if profile == "default" else f" --profile {profile}"
+        problem = str(exc).replace(f"; {auth.LOGIN_HINT}", "")
+        typer.echo(f"Warning: profile {profile!r} has no stored credentials ({problem}). The server will start, "
+                   f"but every tool call will answer with how to set them up; store them now with "
+                   f"`learnworlds-mcp auth login{flag}`.", err=True)
+
+
 def _serve_args(ctx: typer.Context) -> list[str]:
     """The extra arguments are `serve` flags; check their filters now rather than in the host."""
     args = list(ctx.args)
@@ -42,6 +65,7 @@ def install_claude_desktop(
 
     try:
         entry = hosts.server_entry(command or hosts.executable_path(), _serve_args(ctx), profile)
+        _warn_without_credentials(entry["args"])
         if print_only:
             typer.echo(json.dumps({"mcpServers": {name: entry}}, indent=2))
             return
@@ -78,6 +102,7 @@ def install_claude_code(
 
     try:
         argv = hosts.claude_code_command(name, command or hosts.executable_path(), _serve_args(ctx), profile, scope)
+        _warn_without_credentials(argv[argv.index("--") + 2:])
         if not run_it:
             typer.echo(hosts.format_command(argv))
             return

@@ -94,7 +94,7 @@ def serve(
         fail(f"--exposure: {exposure!r} is not one of tools, discovery", code=2)
     operations = selected_operations(methods, tags, tools, exclude_tools)
     policy = make_policy(expires_at, ttl, dry_run, max_writes)
-    with school_client(profile, api_url, sandbox, rate_limit, max_retries) as client:
+    with school_client(profile, api_url, sandbox, rate_limit, max_retries, unconfigured_ok=True) as client:
         import anyio
 
         from ..audit import AuditLog
@@ -148,19 +148,31 @@ def school_environment(api_url: str | None, sandbox: bool):
 
 
 @contextmanager
-def school_client(profile: str, api_url: str | None, sandbox: bool, rate_limit: int, max_retries: int):
-    """A LearnWorldsClient for the configured school, or for a sandbox school started in-process."""
+def school_client(profile: str, api_url: str | None, sandbox: bool, rate_limit: int, max_retries: int,
+                  unconfigured_ok: bool = False):
+    """A LearnWorldsClient for the configured school, or for a sandbox school started in-process.
+
+    Without credentials, `serve` (unconfigured_ok) still starts: its client answers every call with
+    how to set them up, where a host would otherwise only show "failed to connect".
+    """
     from .. import auth
     from ..client import RATE_WINDOW_SECONDS, WINDOW_MARGIN, LearnWorldsClient
     from ..limiter import RateLimiter
 
+    limiter = RateLimiter(rate_limit, RATE_WINDOW_SECONDS + WINDOW_MARGIN)
     with school_environment(api_url, sandbox) as env:
         try:
             credentials = auth.resolve(profile, env)
         except CredentialsError as exc:
-            fail(str(exc))
-        yield LearnWorldsClient(credentials, limiter=RateLimiter(rate_limit, RATE_WINDOW_SECONDS + WINDOW_MARGIN),
-                                max_retries=max_retries)
+            if not unconfigured_ok:
+                fail(str(exc))
+            from ..unconfigured import UnconfiguredClient, setup_message
+
+            message = setup_message(str(exc), profile)
+            logging.getLogger("learnworlds_mcp").warning("%s", message)
+            yield UnconfiguredClient(message, limiter=limiter, max_retries=max_retries)
+            return
+        yield LearnWorldsClient(credentials, limiter=limiter, max_retries=max_retries)
 
 
 def parse_arguments(pairs: list[str], as_json: str | None) -> dict:
