@@ -12,6 +12,7 @@ import asyncio
 import ipaddress
 import json
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -50,13 +51,25 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+# A DNS name (ASCII; an international name in its xn-- form), or an IP address checked apart.
+_HOST_NAME = re.compile(r"(?=.{1,253}\.?$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?")
+
+
+def _valid_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return bool(_HOST_NAME.fullmatch(host))
+
+
 def normalize_url(url: str, setting: str) -> str:
     """Check a school or API URL: https, or plain http only on a loopback host."""
     url = url.strip().rstrip("/")
     if "://" not in url:
         url = "https://" + url
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts.scheme not in ("http", "https") or not parts.hostname or not _valid_host(parts.hostname):
         raise CredentialsError(f"{setting}: {url!r} is not an http(s) URL; give e.g. https://myschool.learnworlds.com")
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise CredentialsError(
@@ -69,15 +82,19 @@ def api_url_for(school_url: str) -> str:
     return normalize_url(school_url, "school URL") + "/admin/api"
 
 
-def resolve(profile: str = "default", env: dict[str, str] | None = None) -> Credentials:
-    """Credentials from the environment first, then the stored profile; CredentialsError if incomplete."""
+def resolve(profile: str = "default", env: dict[str, str] | None = None,
+            origin: str = "environment") -> Credentials:
+    """Credentials from the environment first, then the stored profile; CredentialsError if incomplete.
+
+    `origin` names where the environment's values came from in `sources` (the sandbox sets its own).
+    """
     env = os.environ if env is None else env
     stored = profiles.read_profile(profile)
     sources: dict[str, str] = {}
 
     def pick(variable: str, stored_value: str | None, label: str) -> str | None:
         if env.get(variable):
-            sources[label] = f"environment ({variable})"
+            sources[label] = f"{origin} ({variable})"
             return env[variable]
         if stored_value:
             sources[label] = f"profile {profile!r} ({profiles.config_path()})"
@@ -90,9 +107,9 @@ def resolve(profile: str = "default", env: dict[str, str] | None = None) -> Cred
     access_token = env.get("LEARNWORLDS_ACCESS_TOKEN") or None
     client_secret = env.get("LEARNWORLDS_CLIENT_SECRET") or None
     if access_token:
-        sources["secret"] = "environment (LEARNWORLDS_ACCESS_TOKEN)"
+        sources["secret"] = f"{origin} (LEARNWORLDS_ACCESS_TOKEN)"
     elif client_secret:
-        sources["secret"] = "environment (LEARNWORLDS_CLIENT_SECRET)"
+        sources["secret"] = f"{origin} (LEARNWORLDS_CLIENT_SECRET)"
     elif stored:
         _expire_if_due(profile, stored)
         secret = profiles.read_secret(profile)

@@ -184,7 +184,7 @@ def test_sandbox_command_reports_a_busy_port():
     assert result.exit_code == 2 and "pick another port" in result.output
 
 
-@pytest.mark.parametrize("command", [["call", "list_all_learn_worlds_roles"], ["auth", "logout"]])
+@pytest.mark.parametrize("command", [["call", "list_all_learn_worlds_roles"], ["auth", "status"], ["auth", "logout"]])
 def test_a_broken_keyring_gives_the_environment_route_not_a_traceback(command):
     class Broken(keyring.backend.KeyringBackend):
         priority = 1

@@ -29,6 +29,20 @@ def auth_login(
     """Store a school's settings in the config file and its secret in the OS keyring."""
     from .. import auth, profiles
 
+    missing = [flag for flag, value in (("--school-url", school_url), ("--client-id", client_id)) if not value]
+    if secret_stdin and missing:  # a prompt would read the piped secret as the school URL
+        fail(f"--secret-stdin reads only the secret from standard input; give {' and '.join(missing)} on the "
+             "command line too", code=2)
+    try:  # check every given value, then the keyring, before asking for anything
+        for flag, value in (("--school-url", school_url), ("--api-url", api_url)):
+            if value:
+                auth.normalize_url(value, flag)
+    except CredentialsError as exc:
+        fail(str(exc), code=2)
+    try:
+        profiles.read_secret(profile)
+    except CredentialsError as exc:
+        fail(str(exc))
     school_url = school_url or typer.prompt("School URL (e.g. https://myschool.learnworlds.com)")
     client_id = client_id or typer.prompt("Client id")
     try:
@@ -72,13 +86,64 @@ def auth_status(profile: Profile = "default") -> None:
 
     try:
         credentials = auth.resolve(profile)
-    except CredentialsError as exc:
-        fail(str(exc))
+    except CredentialsError:
+        raise typer.Exit(_partial_status(profile))
     typer.echo(f"profile:    {profile}")
     typer.echo(f"api_url:    {credentials.api_url}  [{credentials.sources.get('api_url', 'school_url')}]")
     typer.echo(f"client_id:  {credentials.client_id}  [{credentials.sources['client_id']}]")
     kind = "access token" if credentials.access_token else "client secret"
     typer.echo(f"secret:     {kind}, set  [{credentials.sources['secret']}]")
+
+
+# Where each setting can come from: its environment variable, then the `auth login` flag that stores it.
+_WHERE = {
+    "school_url": "LEARNWORLDS_SCHOOL_URL, or `auth login --school-url`",
+    "client_id": "LEARNWORLDS_CLIENT_ID, or `auth login --client-id`",
+    "api_url": "LEARNWORLDS_API_URL, or `auth login --api-url`; default {school URL}/admin/api",
+    "secret": "LEARNWORLDS_ACCESS_TOKEN or LEARNWORLDS_CLIENT_SECRET, or `auth login` (OS keyring)",
+}
+
+
+def _partial_status(profile: str) -> int:
+    """Every setting, set or unset, and where an unset one could come from; 1 only if the keyring fails."""
+    import os
+
+    from .. import profiles
+
+    try:
+        stored = profiles.read_profile(profile)
+    except CredentialsError as exc:
+        fail(str(exc))
+    values = {"school_url": ("LEARNWORLDS_SCHOOL_URL", stored and stored.school_url),
+              "client_id": ("LEARNWORLDS_CLIENT_ID", stored and stored.client_id),
+              "api_url": ("LEARNWORLDS_API_URL", stored and stored.api_url)}
+    typer.echo(f"profile:    {profile}  (config file: {profiles.config_path()})")
+    for name, (variable, stored_value) in values.items():
+        if os.environ.get(variable):
+            shown = f"{os.environ[variable]}  [environment ({variable})]"
+        elif stored_value:
+            shown = f"{stored_value}  [profile {profile!r}]"
+        else:
+            shown = f"unset  [{_WHERE[name]}]"
+        typer.echo(f"{name + ':':11} {shown}")
+    code = 0
+    secret_variable = next((v for v in ("LEARNWORLDS_ACCESS_TOKEN", "LEARNWORLDS_CLIENT_SECRET")
+                            if os.environ.get(v)), None)
+    if secret_variable:
+        shown = f"set  [environment ({secret_variable})]"
+    else:
+        import keyring.errors
+
+        try:
+            shown = "set  [OS keyring]" if profiles.read_secret(profile) else f"unset  [{_WHERE['secret']}]"
+        except CredentialsError as exc:
+            if isinstance(exc.__cause__, keyring.errors.NoKeyringError):  # a headless machine: nothing stored
+                shown = ("unset  [LEARNWORLDS_ACCESS_TOKEN or LEARNWORLDS_CLIENT_SECRET; this machine has no "
+                         "OS keyring backend to store one]")
+            else:
+                shown, code = f"unknown: {exc}", 1
+    typer.echo(f"secret:     {shown}")
+    return code
 
 
 @auth_app.command("logout")

@@ -147,6 +147,11 @@ def school_environment(api_url: str | None, sandbox: bool):
         yield env
 
 
+def origin_of(sandbox: bool) -> str:
+    """How credential sources are named: the sandbox's settings are not the user's environment."""
+    return "--sandbox school" if sandbox else "environment"
+
+
 @contextmanager
 def school_client(profile: str, api_url: str | None, sandbox: bool, rate_limit: int, max_retries: int,
                   unconfigured_ok: bool = False):
@@ -162,7 +167,7 @@ def school_client(profile: str, api_url: str | None, sandbox: bool, rate_limit: 
     limiter = RateLimiter(rate_limit, RATE_WINDOW_SECONDS + WINDOW_MARGIN)
     with school_environment(api_url, sandbox) as env:
         try:
-            credentials = auth.resolve(profile, env)
+            credentials = auth.resolve(profile, env, origin_of(sandbox))
         except CredentialsError as exc:
             if not unconfigured_ok:
                 fail(str(exc))
@@ -256,7 +261,8 @@ def doctor(
 
     selection = Selection(split_list(methods), split_list(tags), split_list(tools), split_list(exclude_tools))
     with school_environment(api_url, sandbox) as env:
-        results = anyio.run(checks.run_checks, profile, env, selection, env.get("LEARNWORLDS_API_URL"))
+        results = anyio.run(checks.run_checks, profile, env, selection, env.get("LEARNWORLDS_API_URL"), None,
+                            origin_of(sandbox))
     typer.echo(checks.render(results))
     raise typer.Exit(checks.exit_code(results))
 
