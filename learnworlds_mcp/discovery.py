@@ -7,12 +7,22 @@ tool outside the server's selection.
 
 from __future__ import annotations
 
+import enum
 import json
 import re
 from typing import Any
 
 from .errors import ArgumentError
 from .registry import Operation
+
+
+
+class Exposure(str, enum.Enum):
+    """How the selected operations reach the model: each as a tool, or through the meta-tools."""
+
+    TOOLS = "tools"
+    DISCOVERY = "discovery"
+
 
 SEARCH, DESCRIBE, RUN_READ, RUN_WRITE = ("search_learn_worlds_tools", "describe_learn_worlds_tool",
                                          "run_learn_worlds_read_tool", "run_learn_worlds_write_tool")

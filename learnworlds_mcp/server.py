@@ -16,6 +16,7 @@ from mcp.server.lowlevel import Server
 from mcp.shared.exceptions import MCPError
 
 from . import __version__, discovery, prompts
+from .discovery import Exposure
 from .audit import AuditLog
 from .client import CallStats, LearnWorldsClient, call_stats
 from .errors import ApiError, ArgumentError, CredentialsError, PolicyError
@@ -45,12 +46,13 @@ def error_result(message: str, **details: Any) -> types.CallToolResult:
 
 
 def build_server(operations: list[Operation], runtime: Runtime | LearnWorldsClient,
-                 audit: AuditLog | None = None, exposure: str = "tools") -> Server:
+                 audit: AuditLog | None = None, exposure: Exposure = Exposure.TOOLS) -> Server:
     """A Server exposing exactly `operations`, as tools or through discovery meta-tools."""
     if not isinstance(runtime, Runtime):
         runtime = Runtime(client=runtime)
+    exposure = Exposure(exposure)
     by_name = {op.name: op for op in operations}
-    if exposure == "discovery":
+    if exposure is Exposure.DISCOVERY:
         definitions = discovery.meta_tools(operations)
     else:
         definitions = [op.tool() for op in operations]
@@ -64,7 +66,7 @@ def build_server(operations: list[Operation], runtime: Runtime | LearnWorldsClie
     async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
         if params.name not in listed:
             raise MCPError(types.INVALID_PARAMS, f"Unknown tool {params.name!r}: this server does not offer it.")
-        if exposure != "discovery":
+        if exposure is not Exposure.DISCOVERY:
             return await run_tool(by_name[params.name], params.arguments, runtime, audit)
         return await _run_meta(meta[params.name], params.arguments or {}, operations, by_name, runtime, audit)
 
@@ -79,7 +81,7 @@ def build_server(operations: list[Operation], runtime: Runtime | LearnWorldsClie
             result = prompts.render(params.name, params.arguments, available, schemas)
         except prompts.PromptError as exc:
             raise MCPError(types.INVALID_PARAMS, str(exc)) from exc
-        if exposure == "discovery":  # the tools the prompt names are reached through the executors
+        if exposure is Exposure.DISCOVERY:  # the tools the prompt names are reached through the executors
             note = (f"On this server, call each tool named below through {discovery.RUN_READ} with "
                     '{"name": <tool>, "arguments": {...}}.\n\n')
             first = result.messages[0].content
@@ -148,7 +150,7 @@ async def run_tool(operation: Operation, arguments: dict[str, Any] | None, runti
 
 
 async def serve_stdio(operations: list[Operation], runtime: Runtime, audit: AuditLog | None = None,
-                      exposure: str = "tools") -> None:
+                      exposure: Exposure = Exposure.TOOLS) -> None:
     """Serve over stdin/stdout until the client closes the stream."""
     from mcp.server.stdio import stdio_server
 

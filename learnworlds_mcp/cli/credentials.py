@@ -9,7 +9,7 @@ import typer
 
 from ..errors import CredentialsError, LearnWorldsMCPError
 from . import auth_app
-from .options import Profile, fail
+from .options import Profile, expiry_from_flags, fail
 
 @auth_app.command("login")
 def auth_login(
@@ -50,12 +50,7 @@ def auth_login(
         api_url = auth.normalize_url(api_url, "--api-url") if api_url else None
     except CredentialsError as exc:
         fail(str(exc), code=2)
-    from ..policy import expiry_from
-
-    try:
-        expiry = expiry_from(expires_at, ttl)
-    except ValueError as exc:
-        fail(f"--expires-at/--ttl: {exc}", code=2)
+    expiry = expiry_from_flags(expires_at, ttl)
     kind = "client_secret" if use_client_secret else "access_token"
     label = "Client secret" if use_client_secret else "Access token"
     if secret_stdin:

@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..discovery import Exposure as ExposureChoice
 from ..errors import SelectionError
 
 Methods = Annotated[Optional[str], typer.Option(
@@ -15,12 +16,14 @@ Tags = Annotated[Optional[str], typer.Option(
     "--tags", metavar="LIST", envvar="LEARNWORLDS_TAGS", show_envvar=True,
     help="Comma list of tags; a tool with any of them passes (e.g. directory, commerce, users).")]
 Tools = Annotated[Optional[str], typer.Option(
-    "--tools", metavar="NAMES", envvar="LEARNWORLDS_TOOLS", show_envvar=True, help="Comma list of tool names to allow (allow list).")]
+    "--tools", metavar="NAMES", envvar="LEARNWORLDS_TOOLS", show_envvar=True,
+    help="Comma list of tool names to allow (allow list).")]
 ExcludeTools = Annotated[Optional[str], typer.Option(
     "--exclude-tools", metavar="NAMES", envvar="LEARNWORLDS_EXCLUDE_TOOLS", show_envvar=True,
     help="Comma list of tool names to remove.")]
 Profile = Annotated[str, typer.Option(
-    "--profile", metavar="NAME", envvar="LEARNWORLDS_PROFILE", show_envvar=True, help="Stored profile (one per school).")]
+    "--profile", metavar="NAME", envvar="LEARNWORLDS_PROFILE", show_envvar=True,
+    help="Stored profile (one per school).")]
 
 
 ApiUrl = Annotated[Optional[str], typer.Option(
@@ -61,10 +64,20 @@ KeepEmpty = Annotated[bool, typer.Option(
     help="Keep null and empty values in results (they are left out by default to save context).")]
 
 
-Exposure = Annotated[str, typer.Option(
-    "--exposure", metavar="MODE", envvar="LEARNWORLDS_EXPOSURE", show_envvar=True,
+Exposure = Annotated[ExposureChoice, typer.Option(
+    "--exposure", metavar="tools|discovery", envvar="LEARNWORLDS_EXPOSURE", show_envvar=True,
     help="tools: every selected tool is listed; discovery: four meta-tools search, describe and run them "
          "(a few KB of context instead of tens).")]
+
+
+def expiry_from_flags(expires_at: str | None, ttl: str | None) -> float | None:
+    """One expiry time from --expires-at or --ttl, or exit 2 naming the flags when it is malformed or past."""
+    from ..policy import expiry_from
+
+    try:
+        return expiry_from(expires_at, ttl)
+    except ValueError as exc:
+        fail(f"--expires-at/--ttl: {exc}", code=2)
 
 
 def fail(message: str, code: int = 1) -> None:

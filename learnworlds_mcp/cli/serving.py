@@ -14,9 +14,9 @@ import typer
 from ..errors import CredentialsError, SelectionError
 from . import app
 from .help import Command
-from .options import (ApiUrl, AuditLogPath, DryRun, ExcludeTools, ExpiresAt, Exposure, KeepEmpty, MaxResultBytes,
-                      MaxRetries, MaxWrites, Methods, Profile, RateLimit, Sandbox, Tags, Tools, Ttl, fail,
-                      selected_operations)
+from .options import (ApiUrl, AuditLogPath, DryRun, ExcludeTools, ExpiresAt, Exposure, ExposureChoice, KeepEmpty,
+                      MaxResultBytes, MaxRetries, MaxWrites, Methods, Profile, RateLimit, Sandbox, Tags, Tools, Ttl,
+                      expiry_from_flags, fail, selected_operations)
 
 @app.command("list-tools")
 def list_tools(
@@ -25,11 +25,11 @@ def list_tools(
     tools: Tools = None,
     exclude_tools: ExcludeTools = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the tool definitions as the server sends them.")] = False,
-    exposure: Exposure = "tools",
+    exposure: Exposure = ExposureChoice.TOOLS,
 ) -> None:
     """List the tools a server with these filters would offer. Needs no credentials."""
     operations = selected_operations(methods, tags, tools, exclude_tools)
-    if exposure == "discovery":
+    if exposure is ExposureChoice.DISCOVERY:
         from ..discovery import meta_tools
         from ..registry import model_visible_bytes
 
@@ -43,8 +43,6 @@ def list_tools(
         typer.echo(f"\n{len(definitions)} meta-tools over {len(operations)} operations, {size:,} model-visible "
                    f"bytes (about {size // 4:,} tokens per turn)")
         return
-    if exposure != "tools":
-        fail(f"--exposure: {exposure!r} is not one of tools, discovery", code=2)
     if as_json:
         rows = [dict(op.tool(), http_method=op.method, path=op.path, kind=op.kind, tags=list(op.tags))
                 for op in operations]
@@ -83,15 +81,13 @@ def serve(
     ttl: Ttl = None,
     max_result_bytes: MaxResultBytes = 80_000,
     keep_empty: KeepEmpty = False,
-    exposure: Exposure = "tools",
+    exposure: Exposure = ExposureChoice.TOOLS,
 ) -> None:
     """Run the MCP server over stdio (what Claude Desktop and Claude Code start). Logs go to stderr."""
     level = getattr(logging, log_level.upper(), None)
     if not isinstance(level, int):
         fail(f"--log-level: {log_level!r} is not one of debug, info, warning, error", code=2)
     logging.basicConfig(stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if exposure not in ("tools", "discovery"):
-        fail(f"--exposure: {exposure!r} is not one of tools, discovery", code=2)
     operations = selected_operations(methods, tags, tools, exclude_tools)
     policy = make_policy(expires_at, ttl, dry_run, max_writes)
     with school_client(profile, api_url, sandbox, rate_limit, max_retries, unconfigured_ok=True) as client:
@@ -120,13 +116,9 @@ def serve(
 
 def make_policy(expires_at: str | None, ttl: str | None, dry_run: bool, max_writes: int | None):
     """The run's Policy, or exit 2 naming the flag when a time is malformed or already past."""
-    from ..policy import Policy, expiry_from
+    from ..policy import Policy
 
-    try:
-        expiry = expiry_from(expires_at, ttl)
-    except ValueError as exc:
-        fail(f"--expires-at/--ttl: {exc}", code=2)
-    return Policy(expires_at=expiry, dry_run=dry_run, max_writes=max_writes)
+    return Policy(expires_at=expiry_from_flags(expires_at, ttl), dry_run=dry_run, max_writes=max_writes)
 
 
 @contextmanager
