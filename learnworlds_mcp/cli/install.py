@@ -94,10 +94,9 @@ def install_claude_code(
 ) -> None:
     """Print (or run with --run) the `claude mcp add` command for this server.
 
+    With --run a second run updates the entry in place, or changes nothing when it matches.
     Any further arguments are `serve` flags, e.g. `install claude-code --methods read`.
     """
-    import subprocess
-
     from .. import hosts
 
     try:
@@ -107,8 +106,13 @@ def install_claude_code(
             typer.echo(hosts.format_command(argv))
             return
         argv[0] = hosts.claude_executable()
+        outcome = hosts.sync_claude_code(argv, scope)
     except LearnWorldsMCPError as exc:
         fail(str(exc))
-    raise typer.Exit(subprocess.call(argv))
+    if outcome == "unchanged":
+        typer.echo(f"Claude Code already has this {name!r} entry; nothing changed.")
+        return
+    typer.echo(f"{'Updated' if outcome == 'updated' else 'Added'} the {name!r} server in Claude Code"
+               f"{f' ({scope} scope)' if scope else ''}; start a new `claude` session to load it.")
 
 
