@@ -107,6 +107,9 @@ def serve(
         runtime = Runtime(client, policy, max_result_bytes, keep_empty)
         logging.getLogger("learnworlds_mcp").info("serving %d tools for %s", len(operations),
                                                   client.credentials.api_url)
+        from .terminal import guard
+
+        guard({c.name or c.callback.__name__ for c in app.registered_commands}, audit.close if audit else lambda: None)
         try:
             anyio.run(serve_stdio, operations, runtime, audit, exposure)
         finally:
