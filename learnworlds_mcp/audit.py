@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from datetime import datetime, timezone
@@ -34,9 +35,16 @@ class AuditLog:
         # O_APPEND makes each single write land whole at the end, even from several calls at once.
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self._secrets = secrets
+        self._fixed: dict[str, Any] = {}
+
+    def bind(self, **fixed: Any) -> AuditLog:
+        """The same log, with `fixed` fields (such as the grant's name) on every record it writes."""
+        view = copy.copy(self)
+        view._fixed = {**self._fixed, **fixed}
+        return view
 
     def record(self, **fields: Any) -> None:
-        entry = {"time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), **fields}
+        entry = {"time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), **self._fixed, **fields}
         if "arguments" in entry:
             entry["arguments"] = redact(entry["arguments"], self._secrets)
         line = json.dumps(entry, separators=(",", ":"), ensure_ascii=False, default=str)

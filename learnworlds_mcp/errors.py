@@ -8,6 +8,7 @@
     ├── PolicyError        a call refused by the run's own rules (expiry, write cap); nothing was sent
     ├── PromptError        an unknown prompt, or a prompt argument of the wrong form
     ├── HostError          a host's config cannot be read or written safely
+    ├── GrantError         a grant name, store or option that cannot be used
     └── ApiError           LearnWorlds (or the network) answered with a failure
 
 Every message says what is wrong and how to fix it, and never contains a secret.
@@ -46,6 +47,10 @@ class PromptError(LearnWorldsMCPError):
 
 class HostError(LearnWorldsMCPError):
     """A host's config cannot be read or written safely, or the entry would be unsafe."""
+
+
+class GrantError(LearnWorldsMCPError):
+    """A grant cannot be created, read or served (bad name, duplicate, unreadable store)."""
 
 
 class ApiError(LearnWorldsMCPError):

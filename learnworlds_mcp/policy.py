@@ -1,13 +1,16 @@
-"""What a server run allows: an expiry time, dry-run writes, and a cap on writes."""
+"""What a grant allows: an expiry time, dry-run writes, a cap on writes, calls at once; Grant = name + Selection + Policy."""
 
 from __future__ import annotations
 
 import re
 import time
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any
 
 from .errors import PolicyError
+from .filters import Selection
 from .registry import Operation
 
 _TTL = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
@@ -54,22 +57,59 @@ def iso(moment: float) -> str:
 
 @dataclass
 class Policy:
-    """Rules checked before any request leaves; shared by every call of one server run."""
+    """Rules checked before any request leaves; shared by every call of one grant (a stdio run is one grant)."""
 
     expires_at: float | None = None
     dry_run: bool = False
     max_writes: int | None = None
     writes_done: int = field(default=0)
+    max_concurrency: int | None = None
+    _slots: Any = field(default=None, init=False, repr=False, compare=False)
 
     def admit(self, operation: Operation) -> None:
         """Raise PolicyError when the call must not reach LearnWorlds; count admitted writes."""
+        self.check_expiry()
+        if operation.read_only or self.dry_run:
+            return
+        if not self.take_write():
+            raise PolicyError(self.cap_message())
+
+    def check_expiry(self) -> None:
         if self.expires_at is not None and time.time() >= self.expires_at:
             raise PolicyError(f"Access expired at {iso(self.expires_at)}: this server no longer calls "
                               "LearnWorlds. Ask the administrator for a new grant.")
-        if operation.read_only or self.dry_run:
-            return
+
+    def take_write(self) -> bool:
+        """Count one write if the cap still allows it (no await in between, so concurrent calls cannot overshoot)."""
         if self.max_writes is not None and self.writes_done >= self.max_writes:
-            raise PolicyError(f"Write refused: this server allows {self.max_writes} write(s) per run and all "
-                              "were used. Nothing was sent; ask the administrator to restart it with a higher "
-                              "--max-writes if more changes are intended.")
+            return False
         self.writes_done += 1
+        return True
+
+    def cap_message(self) -> str:
+        return (f"Write refused: this server allows {self.max_writes} write(s) per run and all were used. "
+                "Nothing was sent; ask the administrator to restart it with a higher --max-writes if more "
+                "changes are intended.")
+
+    def slot(self) -> AbstractAsyncContextManager[Any]:
+        """Held while one call runs: at most `max_concurrency` calls of this grant at once, the rest wait."""
+        if self.max_concurrency is None:
+            return nullcontext()
+        if self._slots is None:
+            import asyncio
+
+            self._slots = asyncio.Semaphore(self.max_concurrency)
+        return self._slots
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Who may do what: a name, the tools its Selection keeps, and the Policy its calls obey.
+
+    stdio serves one implicit grant built from flags and the profile; HTTP serves one per bearer
+    token, loaded from the grant store. Both go through the same server code.
+    """
+
+    name: str
+    selection: Selection
+    policy: Policy

@@ -45,6 +45,13 @@ def config_dir() -> Path:
     return Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "learnworlds-mcp"
 
 
+def state_dir() -> Path:
+    """Where a server keeps its state (the grant store): LEARNWORLDS_STATE_DIR, else the config folder."""
+    if override := os.environ.get("LEARNWORLDS_STATE_DIR"):
+        return Path(override)
+    return config_dir()
+
+
 def config_path() -> Path:
     return config_dir() / "config.json"
 

@@ -6,6 +6,7 @@ dispatch here refuses any name outside the selection, and arguments are validate
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -21,6 +22,8 @@ from .audit import AuditLog
 from .client import CallStats, LearnWorldsClient, call_stats
 from .errors import ApiError, ArgumentError, CredentialsError, PolicyError
 from .executor import Runtime, execute
+from .filters import select
+from .policy import Grant
 from .registry import Operation
 from .unconfigured import UnconfiguredClient
 
@@ -66,9 +69,10 @@ def build_server(operations: list[Operation], runtime: Runtime | LearnWorldsClie
     async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
         if params.name not in listed:
             raise MCPError(types.INVALID_PARAMS, f"Unknown tool {params.name!r}: this server does not offer it.")
-        if exposure is not Exposure.DISCOVERY:
-            return await run_tool(by_name[params.name], params.arguments, runtime, audit)
-        return await _run_meta(meta[params.name], params.arguments or {}, operations, by_name, runtime, audit)
+        async with runtime.policy.slot():
+            if exposure is not Exposure.DISCOVERY:
+                return await run_tool(by_name[params.name], params.arguments, runtime, audit)
+            return await _run_meta(meta[params.name], params.arguments or {}, operations, by_name, runtime, audit)
 
     available = set(by_name)
     schemas = {op.name: op.input_schema for op in operations}
@@ -91,6 +95,15 @@ def build_server(operations: list[Operation], runtime: Runtime | LearnWorldsClie
     return Server("learnworlds-mcp", version=__version__, title="LearnWorlds",
                   instructions=INSTRUCTIONS, on_list_tools=list_tools, on_call_tool=call_tool,
                   on_list_prompts=list_prompts, on_get_prompt=get_prompt)
+
+
+def server_for(grant: Grant, operations: list[Operation], runtime: Runtime, audit: AuditLog | None = None,
+               exposure: Exposure = Exposure.TOOLS) -> Server:
+    """A Server closed over one grant: its selection picks the tools from `operations`, its policy rules
+    every call, and the audit log names it on every record. stdio and HTTP both build their servers here."""
+    chosen = select(operations, grant.selection)
+    runtime = dataclasses.replace(runtime, policy=grant.policy)
+    return build_server(chosen, runtime, audit.bind(grant=grant.name) if audit else None, exposure)
 
 
 async def _run_meta(definition: dict[str, Any], arguments: dict[str, Any], operations: list[Operation],
@@ -150,11 +163,14 @@ async def run_tool(operation: Operation, arguments: dict[str, Any] | None, runti
 
 
 async def serve_stdio(operations: list[Operation], runtime: Runtime, audit: AuditLog | None = None,
-                      exposure: Exposure = Exposure.TOOLS) -> None:
-    """Serve over stdin/stdout until the client closes the stream."""
+                      exposure: Exposure = Exposure.TOOLS, grant: Grant | None = None) -> None:
+    """Serve over stdin/stdout until the client closes the stream; `grant` is the run's implicit grant."""
     from mcp.server.stdio import stdio_server
 
-    server = build_server(operations, runtime, audit, exposure)
+    if grant is not None:
+        server = server_for(grant, operations, runtime, audit, exposure)
+    else:
+        server = build_server(operations, runtime, audit, exposure)
     try:
         async with stdio_server() as (read_stream, write_stream):
             await server.run(read_stream, write_stream, server.create_initialization_options())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from typing import Annotated, Optional
 
 import typer
@@ -96,3 +97,35 @@ def selected_operations(methods: str | None, tags: str | None, tools: str | None
     except SelectionError as exc:
         fail(str(exc), code=2)
 
+
+
+class TransportChoice(str, enum.Enum):
+    """How MCP clients reach the server."""
+
+    STDIO = "stdio"
+    HTTP = "http"
+
+
+Transport = Annotated[TransportChoice, typer.Option(
+    "--transport", metavar="stdio|http", envvar="LEARNWORLDS_TRANSPORT", show_envvar=True,
+    help="stdio (one local client, what hosts start) or http (a team server: every request needs a grant "
+         "token from `learnworlds-mcp grant create`).")]
+Host = Annotated[str, typer.Option(
+    "--host", metavar="ADDRESS", envvar="LEARNWORLDS_HOST", show_envvar=True,
+    help="HTTP only: address to listen on. Anything but loopback needs --tls-cert/--tls-key or --allow-plain-http.")]
+Port = Annotated[int, typer.Option("--port", metavar="PORT", envvar="LEARNWORLDS_PORT", show_envvar=True, min=1, max=65535,
+                                   help="HTTP only: port to listen on.")]
+TlsCert = Annotated[Optional[str], typer.Option(
+    "--tls-cert", metavar="FILE", envvar="LEARNWORLDS_TLS_CERT", show_envvar=True, help="HTTP only: PEM certificate file (serve https).")]
+TlsKey = Annotated[Optional[str], typer.Option(
+    "--tls-key", metavar="FILE", envvar="LEARNWORLDS_TLS_KEY", show_envvar=True, help="HTTP only: PEM private key file for --tls-cert.")]
+AllowPlainHttp = Annotated[bool, typer.Option(
+    "--allow-plain-http", envvar="LEARNWORLDS_ALLOW_PLAIN_HTTP", show_envvar=True,
+    help="HTTP only: allow plain http on a non-loopback --host (only behind a TLS reverse proxy); prints a warning.")]
+AllowedHosts = Annotated[Optional[str], typer.Option(
+    "--allowed-hosts", metavar="NAMES", envvar="LEARNWORLDS_ALLOWED_HOSTS", show_envvar=True,
+    help="HTTP only: comma list of further Host names clients use (e.g. the reverse proxy's name, "
+         "mcp.example.com); any other Host header is refused.")]
+StateDir = Annotated[Optional[str], typer.Option(
+    "--state-dir", metavar="DIR", envvar="LEARNWORLDS_STATE_DIR", show_envvar=True,
+    help="Folder of the HTTP server's grant store (grants.db); default: the config folder.")]

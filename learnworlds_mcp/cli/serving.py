@@ -14,9 +14,10 @@ import typer
 from ..errors import CredentialsError, SelectionError
 from . import app
 from .help import Command
-from .options import (ApiUrl, AuditLogPath, DryRun, ExcludeTools, ExpiresAt, Exposure, ExposureChoice, KeepEmpty,
-                      MaxResultBytes, MaxRetries, MaxWrites, Methods, Profile, RateLimit, Sandbox, Tags, Tools, Ttl,
-                      expiry_from_flags, fail, selected_operations)
+from .options import (AllowedHosts, AllowPlainHttp, ApiUrl, AuditLogPath, DryRun, ExcludeTools, ExpiresAt, Exposure,
+                      ExposureChoice, Host, KeepEmpty, MaxResultBytes, MaxRetries, MaxWrites, Methods, Port, Profile,
+                      RateLimit, Sandbox, StateDir, Tags, TlsCert, TlsKey, Tools, Transport, TransportChoice, Ttl, expiry_from_flags,
+                      fail, selected_operations)
 
 @app.command("list-tools")
 def list_tools(
@@ -82,15 +83,31 @@ def serve(
     max_result_bytes: MaxResultBytes = 80_000,
     keep_empty: KeepEmpty = False,
     exposure: Exposure = ExposureChoice.TOOLS,
+    transport: Transport = TransportChoice.STDIO,
+    host: Host = "127.0.0.1",
+    port: Port = 8766,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
+    allow_plain_http: AllowPlainHttp = False,
+    allowed_hosts: AllowedHosts = None,
+    state_dir: StateDir = None,
 ) -> None:
-    """Run the MCP server over stdio (what Claude Desktop and Claude Code start). Logs go to stderr."""
+    """Run the MCP server over stdio (what Claude Desktop and Claude Code start), or over HTTP for a team.
+
+    Over HTTP every request needs a grant token (`learnworlds-mcp grant create`); the grant decides the
+    tools, expiry and write cap, within this command's own filters, --dry-run and expiry. Logs go to stderr.
+    """
     level = getattr(logging, log_level.upper(), None)
     if not isinstance(level, int):
         fail(f"--log-level: {log_level!r} is not one of debug, info, warning, error", code=2)
     logging.basicConfig(stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    binding = None
+    if transport is TransportChoice.HTTP:
+        binding = http_binding(host, port, tls_cert, tls_key, allow_plain_http, allowed_hosts)
     operations = selected_operations(methods, tags, tools, exclude_tools)
     policy = make_policy(expires_at, ttl, dry_run, max_writes)
-    with school_client(profile, api_url, sandbox, rate_limit, max_retries, unconfigured_ok=True) as client:
+    with school_client(profile, api_url, sandbox, rate_limit, max_retries,
+                       unconfigured_ok=binding is None) as client:  # a team server fails fast instead
         import anyio
 
         from ..audit import AuditLog
@@ -107,14 +124,41 @@ def serve(
         runtime = Runtime(client, policy, max_result_bytes, keep_empty)
         logging.getLogger("learnworlds_mcp").info("serving %d tools for %s", len(operations),
                                                   client.credentials.api_url)
-        from .terminal import guard
-
-        guard({c.name or c.callback.__name__ for c in app.registered_commands}, audit.close if audit else lambda: None)
         try:
-            anyio.run(serve_stdio, operations, runtime, audit, exposure)
+            if binding is not None:
+                from .grant import serve_grants
+
+                serve_grants(operations, runtime, audit, exposure, binding, state_dir)
+            else:
+                from ..filters import Selection, split_list
+                from ..policy import Grant
+                from .terminal import guard
+
+                guard({c.name or c.callback.__name__ for c in app.registered_commands},
+                      audit.close if audit else lambda: None)
+
+                selection = Selection(split_list(methods), split_list(tags), split_list(tools),
+                                      split_list(exclude_tools))
+                anyio.run(serve_stdio, operations, runtime, audit, exposure, Grant("stdio", selection, policy))
         finally:
             if audit:
                 audit.close()
+
+
+def http_binding(host: str, port: int, tls_cert: str | None, tls_key: str | None, allow_plain_http: bool,
+                 allowed_hosts: str | None):
+    """Where to listen over HTTP, or exit 2 when it would be unsafe; warns on stderr about allowed plain HTTP."""
+    from ..filters import split_list
+    from ..http import Binding
+
+    binding = Binding(host.strip(), port, tls_cert, tls_key, allow_plain_http, split_list(allowed_hosts))
+    try:
+        warning = binding.check()
+    except ValueError as exc:
+        fail(str(exc), code=2)
+    if warning:
+        typer.echo(f"Warning: {warning}", err=True)
+    return binding
 
 
 def make_policy(expires_at: str | None, ttl: str | None, dry_run: bool, max_writes: int | None):
