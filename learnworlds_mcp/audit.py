@@ -1,4 +1,9 @@
-"""The audit log: one JSON line per tool call, owner-only, appended safely by concurrent calls."""
+"""The audit log: JSON lines, owner-only, appended safely by concurrent calls.
+
+Each call leaves an `outcome` record; a write also leaves an `intent` record, on disk before the
+request leaves, with the same `call_id`. An intent without an outcome is a write that may have
+reached the school while the process was stopped.
+"""
 
 from __future__ import annotations
 
@@ -43,7 +48,13 @@ class AuditLog:
         view._fixed = {**self._fixed, **fixed}
         return view
 
+    def intent(self, **fields: Any) -> None:
+        """The record of a write about to be sent, forced to disk before the request leaves."""
+        self.record(event="intent", **fields)
+        os.fsync(self._fd)
+
     def record(self, **fields: Any) -> None:
+        """Append one record; any keyword fields go in as they are (arguments are redacted)."""
         entry = {"time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), **self._fixed, **fields}
         if "arguments" in entry:
             entry["arguments"] = redact(entry["arguments"], self._secrets)

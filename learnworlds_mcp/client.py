@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -14,6 +12,7 @@ if TYPE_CHECKING:  # httpx is imported at the first request: it costs ~80 ms of 
     import httpx
 
 from .auth import Credentials, TokenSource
+from .calls import CallContext, current_call
 from .errors import ApiError, ArgumentError
 from .limiter import RateLimiter
 
@@ -30,17 +29,6 @@ sleep = asyncio.sleep  # module-level so tests can swap in virtual time
 
 log = logging.getLogger("learnworlds_mcp.client")
 
-
-@dataclass
-class CallStats:
-    """What one tool call cost: requests sent and the last HTTP status (for the audit log)."""
-
-    requests: int = 0
-    status: int | None = None
-
-
-# Per task, so concurrent tool calls each count only their own requests.
-call_stats: ContextVar[CallStats | None] = ContextVar("call_stats", default=None)
 
 _HINTS = {
     400: "LearnWorlds rejected the request; check the arguments named in the message.",
@@ -137,11 +125,16 @@ class LearnWorldsClient:
         502/503/504. A create or any other POST is never sent twice.
         """
         safe = method == "GET" if retry_safe is None else retry_safe
+        context = current_call.get() or CallContext()  # a bare client (doctor, scripts): no expiry
         attempt = 0
         while True:
             try:
-                return await self._send_once(method, path, query, body)
+                return await self._send_once(method, path, query, body, context)
             except ApiError as exc:
+                exc.method, exc.path = method, path
+                if exc.status == 429:
+                    # The school's window is full, whoever filled it: nobody here sends until it drains.
+                    self.limiter.penalize()
                 if attempt >= self.max_retries or not self._retryable(exc, safe):
                     if exc.status == 429:
                         exc.details["rate_limit"] = self.rate_limit_facts()
@@ -163,12 +156,11 @@ class LearnWorldsClient:
 
     def _delay(self, exc: ApiError, attempt: int) -> float:
         if exc.status == 429:
-            self.limiter.penalize()
             return self.limiter.seconds_until_free() + random.uniform(0, 0.25)
         return min(BACKOFF_CAP, BACKOFF_BASE * 2 ** attempt) * random.uniform(0.5, 1.0)
 
     async def _send_once(self, method: str, path: str, query: dict[str, Any] | None,
-                         body: dict[str, Any] | None) -> Any:
+                         body: dict[str, Any] | None, context: CallContext) -> Any:
         token = await self.tokens.token(self.http)
         headers = {"Authorization": f"Bearer {token}"}
         kwargs: dict[str, Any] = {"params": _query(query), "headers": headers}
@@ -178,9 +170,7 @@ class LearnWorldsClient:
         import httpx
 
         await self.limiter.acquire()
-        stats = call_stats.get()
-        if stats is not None:
-            stats.requests += 1
+        context.leaving(method, path)  # after the budget's wait: expiry, the write's intent record, the count
         try:
             response = await self.http.request(method, url, **kwargs)
         except httpx.TimeoutException as exc:
@@ -191,8 +181,7 @@ class LearnWorldsClient:
         except httpx.HTTPError as exc:
             raise ApiError(f"Could not reach LearnWorlds at {self.credentials.api_url}"
                            f" ({type(exc).__name__}); check the school URL and the network.") from exc
-        if stats is not None:
-            stats.status = response.status_code
+        context.stats.status = response.status_code
         if response.status_code == 401:
             self.tokens.invalidate()
         return _parse(response)
@@ -209,8 +198,26 @@ def _query(query: dict[str, Any] | None) -> dict[str, Any]:
     return out
 
 
+def _redirect(response: httpx.Response) -> ApiError:
+    """A 3xx is never success: the request was not carried out where we sent it, and we never follow it."""
+    status, location = response.status_code, response.headers.get("location", "")
+    where = f"to {location}" if location else "without a Location"
+    sent = str(response.request.url)
+    base = ""
+    if location.startswith(("https://", "http://")) and "/admin/api" in location:
+        base = location[:location.index("/admin/api") + len("/admin/api")]
+    fix = (f"set --api-url (or LEARNWORLDS_API_URL) to {base}, or the school URL to its address without "
+           "/admin/api" if base else "set the school URL (`learnworlds-mcp auth login`) or --api-url to the "
+           "school's own address, the one it answers on without redirecting")
+    return ApiError(f"LearnWorlds answered HTTP {status}, a redirect {where}, for {sent.split('?')[0]}: nothing "
+                    f"was done, and redirects are not followed (the token would go with them). Fix: {fix}.",
+                    status=status, details={"location": location})
+
+
 def _parse(response: httpx.Response) -> Any:
     status = response.status_code
+    if 300 <= status < 400:
+        raise _redirect(response)
     if status == 204 or not response.content:
         if status < 400:
             return {"success": True}

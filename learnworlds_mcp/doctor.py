@@ -239,6 +239,9 @@ def _api_fix(status: int | None) -> str:
         return TOKEN_FIX
     if status is None:
         return NETWORK_FIX
+    if 300 <= status < 400:
+        return ("the school redirects its API elsewhere (a custom domain?): set the school URL or --api-url to "
+                "the address named in the redirect, then run doctor again")
     if status == 404:
         return "the API base looks wrong (it is the school URL + /admin/api): " + NETWORK_FIX
     if status == 429:

@@ -56,7 +56,14 @@ class GrantError(LearnWorldsMCPError):
 class ApiError(LearnWorldsMCPError):
     """A request to LearnWorlds failed; carries what the model needs to react."""
 
-    def __init__(self, message: str, *, status: int | None = None, details: dict | None = None):
+    def __init__(self, message: str, *, status: int | None = None, details: dict | None = None,
+                 method: str | None = None, path: str | None = None):
         super().__init__(message)
         self.status = status
         self.details = details or {}
+        self.method, self.path = method, path  # the request that failed, for logs and the audit
+
+    @property
+    def outcome_unknown(self) -> bool:
+        """True when a write may or may not have happened: its answer was lost after it was sent."""
+        return self.details.get("outcome") == "unknown"

@@ -19,7 +19,8 @@ from mcp.shared.exceptions import MCPError
 from . import __version__, discovery, prompts
 from .discovery import Exposure
 from .audit import AuditLog
-from .client import CallStats, LearnWorldsClient, call_stats
+from .calls import open_call
+from .client import LearnWorldsClient
 from .errors import ApiError, ArgumentError, CredentialsError, PolicyError
 from .executor import Runtime, execute
 from .filters import select
@@ -131,8 +132,12 @@ async def run_tool(operation: Operation, arguments: dict[str, Any] | None, runti
                    audit: AuditLog | None = None) -> types.CallToolResult:
     """Execute one call; every failure becomes an error result, and the call is logged and audited."""
     started = time.monotonic()
-    stats = CallStats()
-    call_stats.set(stats)
+    # The client reads this context as each request leaves: expiry, the write's intent record, the cost.
+    context = open_call(expires_at=runtime.policy.expires_at)
+    stats = context.stats
+    if audit is not None:
+        context.before_write = lambda method, path: audit.intent(
+            call_id=context.call_id, tool=operation.name, arguments=arguments or {}, request=f"{method} {path}")
     try:
         if isinstance(runtime.client, UnconfiguredClient):  # before the arguments: nothing else can help
             raise CredentialsError(runtime.client.message)
@@ -141,7 +146,8 @@ async def run_tool(operation: Operation, arguments: dict[str, Any] | None, runti
         outcome, kind = error_result(str(exc)), "refused" if isinstance(exc, PolicyError) else "error"
     except ApiError as exc:
         extra = {k: v for k, v in exc.details.items() if k != "status"}
-        outcome, kind = error_result(str(exc), status=exc.status, **extra), "error"
+        kind = "unknown" if exc.outcome_unknown else "error"  # a lost answer of a write: it may have happened
+        outcome = error_result(str(exc), status=exc.status, **extra)
     except Exception as exc:  # a bug must not kill the session; the model gets a clean error
         log.exception("tool %s failed unexpectedly", operation.name)
         outcome = error_result(f"Internal error in learnworlds-mcp ({type(exc).__name__}); see the server log.")
@@ -157,7 +163,8 @@ async def run_tool(operation: Operation, arguments: dict[str, Any] | None, runti
     elapsed_ms = round((time.monotonic() - started) * 1000, 1)
     log.info("%s %s in %.0f ms", operation.name, kind, elapsed_ms)
     if audit is not None:
-        audit.record(tool=operation.name, arguments=arguments or {}, outcome=kind, status=stats.status,
+        audit.record(event="outcome", call_id=context.call_id, tool=operation.name, arguments=arguments or {},
+                     outcome=kind, status=stats.status,
                      duration_ms=elapsed_ms, requests=stats.requests)
     return outcome
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-MAX_ITEMS_PER_PAGE = 200
+from learnworlds_mcp.registry import MAX_ITEMS_PER_PAGE, Paging, load
+
+_PLACEHOLDER = re.compile(r"\{[^{}]+\}")
 
 
 class ReplyError(Exception):
@@ -79,9 +83,31 @@ def _positive_int(request: Request, name: str, default: int) -> int:
         raise invalid({name: f"The {name} must be an integer."}) from None
 
 
-def paginate(request: Request, items: Sequence, size: int, sizable: bool = False) -> tuple[list, dict]:
-    """The rows and meta of the requested page; past the end the last page comes back again."""
-    if sizable:
+@lru_cache(maxsize=1)
+def _paging_by_route() -> dict[tuple[str, str], Paging]:
+    """Page size and items_per_page of each paged operation, keyed by method and path shape."""
+    return {(op.method, _PLACEHOLDER.sub("{}", op.path)): op.paging for op in load() if op.paging}
+
+
+def paging_of(request: Request) -> Paging:
+    """How the operation behind this route pages, read from the bundled operation files."""
+    path = "/v2" + request.scope["route"].path
+    key = (request.method, _PLACEHOLDER.sub("{}", path))
+    try:
+        return _paging_by_route()[key]
+    except KeyError:
+        raise LookupError(f"no paged operation for {request.method} {path} in the operation files") from None
+
+
+def paginate(request: Request, items: Sequence, paging: Paging | None = None) -> tuple[list, dict]:
+    """The rows and meta of the requested page; past the end the last page comes back again.
+
+    The page size comes from the operation files; `paging` is only for a page nested in another
+    answer, which the files describe as a plain `page` argument.
+    """
+    paging = paging or paging_of(request)
+    size = paging.page_size
+    if paging.items_per_page:
         size = _positive_int(request, "items_per_page", size)
         if not 1 <= size <= MAX_ITEMS_PER_PAGE:
             raise invalid({"items_per_page": "The items_per_page must be between 1 and 200."})
@@ -94,9 +120,9 @@ def paginate(request: Request, items: Sequence, size: int, sizable: bool = False
     return list(items[start:start + size]), meta
 
 
-def page(request: Request, items: Sequence, size: int, sizable: bool = False) -> JSONResponse:
-    """One page of `items` as {"data", "meta"}."""
-    rows, meta = paginate(request, items, size, sizable)
+def page(request: Request, items: Sequence) -> JSONResponse:
+    """One page of `items` as {"data", "meta"}, sized as the operation files say."""
+    rows, meta = paginate(request, items)
     return JSONResponse({"data": rows, "meta": meta})
 
 

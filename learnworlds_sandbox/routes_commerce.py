@@ -9,10 +9,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from learnworlds_mcp.registry import Paging
+
 from .lookup import record, school_of, user_named
 from .replies import (bad_request, body_of, invalid, not_found, number, page, paginate,
                       require, unpaged)
 from .school import School
+
+# The coupon usage answer nests its payments, 50 a page, beside "usage" and "meta"; the operation
+# files give it a plain `page` argument rather than list paging.
+USAGE_PAGING = Paging(page_size=50, items_per_page=False)
 
 PROMOTION_TYPES = ("percentage", "fixed", "flat")
 APPLIES_TO = ("bundles", "courses", "courses_bundles", "none")
@@ -21,7 +27,7 @@ PAYMENT_METHODS = ("paypal", "other", "bank_transfer", "none")
 
 async def list_bundles(request: Request) -> JSONResponse:
     """GET /v2/bundles, 20 a page."""
-    return page(request, list(school_of(request).bundles.values()), 20)
+    return page(request, list(school_of(request).bundles.values()))
 
 
 async def get_bundle(request: Request) -> JSONResponse:
@@ -31,7 +37,7 @@ async def get_bundle(request: Request) -> JSONResponse:
 
 async def list_plans(request: Request) -> JSONResponse:
     """GET /v2/subscription-plans, 50 a page."""
-    return page(request, list(school_of(request).subscription_plans.values()), 50)
+    return page(request, list(school_of(request).subscription_plans.values()))
 
 
 async def get_plan(request: Request) -> JSONResponse:
@@ -52,7 +58,7 @@ async def list_subscriptions(request: Request) -> JSONResponse:
         raise invalid({"status": "The status must be active, inactive or trial."})
     rows = [s for s in school_of(request).subscriptions
             if (not uid or s["user_id"] == uid) and (not status or s["status"] == status)]
-    return page(request, rows, 20)
+    return page(request, rows)
 
 
 async def list_installments(request: Request) -> JSONResponse:
@@ -62,7 +68,7 @@ async def list_installments(request: Request) -> JSONResponse:
     rows = [i for i in school_of(request).installments
             if (not uid or i["user_id"] == uid) and (not pid or i["productId"] == pid)
             and (not kind or i["productType"] == kind)]
-    return page(request, rows, 50)
+    return page(request, rows)
 
 
 async def list_payments(request: Request) -> JSONResponse:
@@ -81,7 +87,7 @@ async def list_payments(request: Request) -> JSONResponse:
             and (after is None or p["created"] >= after)
             and (before is None or p["created"] <= before)]
     rows.sort(key=lambda p: p["created"], reverse=True)
-    return page(request, rows, 50, sizable=True)
+    return page(request, rows)
 
 
 async def get_payment(request: Request) -> JSONResponse:
@@ -106,7 +112,7 @@ async def invoice_link(request: Request) -> JSONResponse:
 
 async def list_promotions(request: Request) -> JSONResponse:
     """GET /v2/promotions, 20 a page."""
-    return page(request, list(school_of(request).promotions.values()), 20)
+    return page(request, list(school_of(request).promotions.values()))
 
 
 async def get_promotion(request: Request) -> JSONResponse:
@@ -196,7 +202,7 @@ async def coupon_usage(request: Request) -> JSONResponse:
     coupon = next((c for c in promo["coupons"] if c["code"] == code), None)
     if coupon is None:
         raise not_found("Coupon not found")
-    rows, meta = paginate(request, [p for p in school.payments.values() if p["coupon"] == code], 50)
+    rows, meta = paginate(request, [p for p in school.payments.values() if p["coupon"] == code], USAGE_PAGING)
     return JSONResponse({"usage": coupon, "payments": rows, "meta": meta})
 
 
@@ -213,7 +219,7 @@ def _affiliate(request: Request) -> dict:
 
 async def list_affiliates(request: Request) -> JSONResponse:
     """GET /v2/affiliates, 20 a page."""
-    return page(request, list(school_of(request).affiliates.values()), 20)
+    return page(request, list(school_of(request).affiliates.values()))
 
 
 async def make_affiliate(request: Request) -> JSONResponse:
@@ -254,14 +260,14 @@ async def affiliate_leads(request: Request) -> JSONResponse:
     """GET /v2/affiliates/{id}/leads: referred users who have not paid."""
     school = school_of(request)
     aid = _affiliate(request)["id"]
-    return page(request, [u for u in _referred(school, aid) if not school.payments_by_user.get(u["id"])], 20)
+    return page(request, [u for u in _referred(school, aid) if not school.payments_by_user.get(u["id"])])
 
 
 async def affiliate_customers(request: Request) -> JSONResponse:
     """GET /v2/affiliates/{id}/customers: referred users who have paid."""
     school = school_of(request)
     aid = _affiliate(request)["id"]
-    return page(request, [u for u in _referred(school, aid) if school.payments_by_user.get(u["id"])], 20)
+    return page(request, [u for u in _referred(school, aid) if school.payments_by_user.get(u["id"])])
 
 
 async def affiliate_payments(request: Request) -> JSONResponse:
@@ -269,7 +275,7 @@ async def affiliate_payments(request: Request) -> JSONResponse:
     school = school_of(request)
     aid = _affiliate(request)["id"]
     rows = [p for p in school.payments.values() if (p["affiliate"] or {}).get("id") == aid]
-    return page(request, rows, 20)
+    return page(request, rows)
 
 
 async def payouts_upcoming(request: Request) -> JSONResponse:
@@ -284,7 +290,7 @@ async def payouts_due(request: Request) -> JSONResponse:
 
 async def payouts_completed(request: Request) -> JSONResponse:
     """GET /v2/affiliates/{id}/payouts/completed, 20 a page."""
-    return page(request, school_of(request).payouts[_affiliate(request)["id"]]["completed"], 20)
+    return page(request, school_of(request).payouts[_affiliate(request)["id"]]["completed"])
 
 
 ROUTES = [

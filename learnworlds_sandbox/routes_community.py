@@ -56,7 +56,7 @@ async def list_spaces(request: Request) -> JSONResponse:
             if (not access or s["access"] == access)
             and (not collection or s["collectionId"] == collection)
             and (not usages or usages.intersection(u["type"] for u in s["usages"]))]
-    return page(request, rows, 20, sizable=True)
+    return page(request, rows)
 
 
 async def create_space(request: Request) -> JSONResponse:
@@ -106,7 +106,7 @@ async def space_users(request: Request) -> JSONResponse:
     school = school_of(request)
     sid = record(school.spaces, request.path_params["id"], "Space")["id"]
     rows = [space_member(school, uid, status) for uid, status in school.space_members[sid].items()]
-    return page(request, rows, 20, sizable=True)
+    return page(request, rows)
 
 
 async def add_space_users(request: Request) -> JSONResponse:
@@ -153,7 +153,7 @@ async def list_posts(request: Request) -> JSONResponse:
             and (not space or p["posted_in"] == {"type": "space", "id": space})
             and (not course or p["posted_in"] == {"type": "course", "id": course})
             and (not mention or any(m["id"] == mention for m in p["mentions"]))]
-    return page(request, rows, 20, sizable=True)
+    return page(request, rows)
 
 
 async def get_post(request: Request) -> JSONResponse:

@@ -13,7 +13,6 @@ from .school import School
 
 STATUSES = ("paying", "non_paying", "suspended", "never_logged_in")
 ROLE_LEVELS = ("user", "admin", "instructor", "reporter", "license_reporter")
-EVENT_PAGE = 50
 PROFILE_KEYS = ("email", "username", "subscribed_for_marketing_emails")
 
 
@@ -61,7 +60,7 @@ async def list_users(request: Request) -> JSONResponse:
     school = school_of(request)
     keep = _user_filter(request, school)
     # Newest sign-ups first, as the school's user list shows them.
-    return page(request, [u for u in reversed(school.users.values()) if keep(u)], 20, sizable=True)
+    return page(request, [u for u in reversed(school.users.values()) if keep(u)])
 
 
 def _check_email(school: School, email, current: str | None = None) -> str:
@@ -240,7 +239,7 @@ async def users_by_segment(request: Request) -> JSONResponse:
     sid = request.query_params["segment_id"]
     record(school.segments, sid, "Segment")
     rule = school.segment_rules[sid]
-    return page(request, [u for u in reversed(school.users.values()) if rule(school, u)], 20)
+    return page(request, [u for u in reversed(school.users.values()) if rule(school, u)])
 
 
 async def users_by_product(request: Request) -> JSONResponse:
@@ -257,12 +256,12 @@ async def users_by_product(request: Request) -> JSONResponse:
         owners = [uid for uid, courses in school.enrollments.items() if pid in courses]
     else:
         owners = [uid for uid, owned in school.products.items() if (kind, pid) in owned]
-    return page(request, [school.users[uid] for uid in owners], 20)
+    return page(request, [school.users[uid] for uid in owners])
 
 
 async def list_leads(request: Request) -> JSONResponse:
     """GET /v2/leads, newest first."""
-    return page(request, list(reversed(school_of(request).leads)), 20)
+    return page(request, list(reversed(school_of(request).leads)))
 
 
 async def list_event_logs(request: Request) -> JSONResponse:
@@ -284,7 +283,7 @@ async def list_event_logs(request: Request) -> JSONResponse:
             and (before is None or e["created"] <= before)]
     if order == "desc":
         rows.reverse()
-    return page(request, rows, EVENT_PAGE)
+    return page(request, rows)
 
 
 ROUTES = [

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -28,8 +31,86 @@ def _managers(school: School, body: dict, key: str) -> list[str]:
     return list(dict.fromkeys(user["id"] for user in found))
 
 
-def _accepted(job_id: str) -> JSONResponse:
-    return JSONResponse({"async": True, "job_id": job_id}, status_code=202)
+def _copy(school: School, body: dict, item: dict, optional: tuple[str, ...], managers: str) -> None:
+    """Copy a checked create/update body into a group or seat offering."""
+    item["title"] = str(body["title"])
+    item["products"] = {"courses": _courses(school, body)}
+    for key in optional:
+        if key in body:
+            item[key] = body[key]
+    if managers in body:
+        item[managers] = _managers(school, body, managers)
+    item["modified"] = school.stamp()
+
+
+@dataclass(frozen=True)
+class Offering:
+    """What tells user groups and seat offerings apart; their list, create, get, update and delete
+    handlers are the same code over these facts."""
+
+    label: str                                    # as in "User group not found"
+    records: str                                  # School attribute holding the records by id
+    members: str                                  # School attribute holding each record's members
+    view: Callable[[School, dict], dict]          # how a record is answered
+    apply: Callable[[School, dict, dict], None]   # checks a create/update body and copies it in
+    blank: Callable[[], dict]                     # a new record's fields before the body is applied
+    no_members: Callable[[], list | dict]         # a new record's empty member collection
+    job: str                                      # the async action its delete starts
+    removed: Callable[[School, str, dict], dict]  # what the finished delete job reports
+
+    def table(self, school: School) -> dict:
+        return getattr(school, self.records)
+
+    def handlers(self) -> dict[str, Callable]:
+        """The five record handlers, keyed by what they do."""
+
+        async def listing(request: Request) -> JSONResponse:
+            school = school_of(request)
+            return page(request, [self.view(school, r) for r in self.table(school).values()])
+
+        async def create(request: Request) -> JSONResponse:
+            school = school_of(request)
+            body = await body_of(request)
+            at = school.stamp()
+            item = {"id": school.new_id(at), **self.blank(), "created": at, "modified": at}
+            self.apply(school, body, item)
+            self.table(school)[item["id"]] = item
+            getattr(school, self.members)[item["id"]] = self.no_members()
+            return JSONResponse(self.view(school, item), status_code=201)
+
+        async def get(request: Request) -> JSONResponse:
+            school = school_of(request)
+            return JSONResponse(self.view(school, record(self.table(school), request.path_params["id"], self.label)))
+
+        async def update(request: Request) -> JSONResponse:
+            school = school_of(request)
+            item = record(self.table(school), request.path_params["id"], self.label)
+            self.apply(school, await body_of(request), item)
+            return JSONResponse(self.view(school, item))
+
+        async def delete(request: Request) -> JSONResponse:
+            """202 and a job; the record goes when the job completes."""
+            school = school_of(request)
+            rid = request.path_params["id"]
+            item = record(self.table(school), rid, self.label)
+            results = self.removed(school, rid, item)
+
+            def remove() -> None:
+                self.table(school).pop(rid, None)
+                getattr(school, self.members).pop(rid, None)
+
+            return JSONResponse({"async": True, "job_id": school.start_job(self.job, results, remove)},
+                                status_code=202)
+
+        return {"list": listing, "create": create, "get": get, "update": update, "delete": delete}
+
+    def routes(self, prefix: str) -> list[Route]:
+        handlers = self.handlers()
+        return [Route(prefix, handlers["list"], methods=["GET"]),
+                Route(prefix, handlers["create"], methods=["POST"]),
+                Route(prefix + "/{id}", handlers["get"], methods=["GET"]),
+                Route(prefix + "/{id}", handlers["update"], methods=["PUT"]),
+                Route(prefix + "/{id}", handlers["delete"], methods=["DELETE"])]
 
 
 # -- user groups ---------------------------------------------------------------------------
@@ -37,62 +118,8 @@ def _accepted(job_id: str) -> JSONResponse:
 
 def _group_fields(school: School, body: dict, group: dict) -> None:
     require(body, "title", "products")
-    group["title"] = str(body["title"])
-    group["products"] = {"courses": _courses(school, body)}
-    for key in ("description", "enroll_users_on_courses", "max_number_of_users", "tags"):
-        if key in body:
-            group[key] = body[key]
-    if "group_managers" in body:
-        group["group_managers"] = _managers(school, body, "group_managers")
-    group["modified"] = school.stamp()
-
-
-async def list_groups(request: Request) -> JSONResponse:
-    """GET /v2/user_groups, 20 a page."""
-    school = school_of(request)
-    return page(request, [group_view(school, g) for g in school.groups.values()], 20)
-
-
-async def create_group(request: Request) -> JSONResponse:
-    """POST /v2/user_groups."""
-    school = school_of(request)
-    body = await body_of(request)
-    at = school.stamp()
-    group = {"id": school.new_id(at), "title": "", "description": "", "products": {"courses": []},
-             "max_number_of_users": None, "enroll_users_on_courses": False, "group_managers": [],
-             "tags": [], "created": at, "modified": at}
-    _group_fields(school, body, group)
-    school.groups[group["id"]] = group
-    school.group_members[group["id"]] = []
-    return JSONResponse(group_view(school, group), status_code=201)
-
-
-async def get_group(request: Request) -> JSONResponse:
-    """GET /v2/user_groups/{id}."""
-    school = school_of(request)
-    return JSONResponse(group_view(school, record(school.groups, request.path_params["id"], "User group")))
-
-
-async def update_group(request: Request) -> JSONResponse:
-    """PUT /v2/user_groups/{id}; group_managers, when sent, replace the managers."""
-    school = school_of(request)
-    group = record(school.groups, request.path_params["id"], "User group")
-    _group_fields(school, await body_of(request), group)
-    return JSONResponse(group_view(school, group))
-
-
-async def delete_group(request: Request) -> JSONResponse:
-    """DELETE /v2/user_groups/{id}: 202 and a job; the group goes when the job completes."""
-    school = school_of(request)
-    gid = request.path_params["id"]
-    group = record(school.groups, gid, "User group")
-
-    def remove() -> None:
-        school.groups.pop(gid, None)
-        school.group_members.pop(gid, None)
-
-    results = {"id": gid, "title": group["title"], "removedUsers": len(school.group_members[gid])}
-    return _accepted(school.start_job("delete-user-group", results, remove))
+    _copy(school, body, group, ("description", "enroll_users_on_courses", "max_number_of_users", "tags"),
+          "group_managers")
 
 
 async def group_users(request: Request) -> JSONResponse:
@@ -104,7 +131,7 @@ async def group_users(request: Request) -> JSONResponse:
     if not members:
         # The API reports an empty group as a missing resource.
         return JSONResponse({"error": "Users not found"}, status_code=404)
-    return page(request, [school.users[uid] for uid in members], 20)
+    return page(request, [school.users[uid] for uid in members])
 
 
 async def add_group_user(request: Request) -> JSONResponse:
@@ -155,61 +182,8 @@ def _seat_fields(school: School, body: dict, seat: dict) -> None:
         raise invalid({"number_of_seats": "The number_of_seats must be a positive integer."})
     if body.get("access", "active") not in ("active", "inactive"):
         raise invalid({"access": "The access must be active or inactive."})
-    seat["title"] = str(body["title"])
-    seat["products"] = {"courses": _courses(school, body)}
-    for key in ("description", "number_of_seats", "max_number_of_users", "tags", "access"):
-        if key in body:
-            seat[key] = body[key]
-    if "seat_managers" in body:
-        seat["seat_managers"] = _managers(school, body, "seat_managers")
-    seat["modified"] = school.stamp()
-
-
-async def list_seats(request: Request) -> JSONResponse:
-    """GET /v2/seats, 20 a page."""
-    school = school_of(request)
-    return page(request, [seat_view(school, s) for s in school.seats.values()], 20)
-
-
-async def create_seat(request: Request) -> JSONResponse:
-    """POST /v2/seats."""
-    school = school_of(request)
-    body = await body_of(request)
-    at = school.stamp()
-    seat = {"id": school.new_id(at), "title": "", "description": "", "products": {"courses": []},
-            "number_of_seats": 0, "max_number_of_users": None, "seat_managers": [], "tags": [],
-            "access": "active", "created": at, "modified": at}
-    _seat_fields(school, body, seat)
-    school.seats[seat["id"]] = seat
-    school.seat_members[seat["id"]] = {}
-    return JSONResponse(seat_view(school, seat), status_code=201)
-
-
-async def get_seat(request: Request) -> JSONResponse:
-    """GET /v2/seats/{id}."""
-    school = school_of(request)
-    return JSONResponse(seat_view(school, record(school.seats, request.path_params["id"], "Seat offering")))
-
-
-async def update_seat(request: Request) -> JSONResponse:
-    """PUT /v2/seats/{id}."""
-    school = school_of(request)
-    seat = record(school.seats, request.path_params["id"], "Seat offering")
-    _seat_fields(school, await body_of(request), seat)
-    return JSONResponse(seat_view(school, seat))
-
-
-async def delete_seat(request: Request) -> JSONResponse:
-    """DELETE /v2/seats/{id}: 202 and a job, like group deletion."""
-    school = school_of(request)
-    sid = request.path_params["id"]
-    seat = record(school.seats, sid, "Seat offering")
-
-    def remove() -> None:
-        school.seats.pop(sid, None)
-        school.seat_members.pop(sid, None)
-
-    return _accepted(school.start_job("delete-seat-offering", {"id": sid, "title": seat["title"]}, remove))
+    _copy(school, body, seat, ("description", "number_of_seats", "max_number_of_users", "tags", "access"),
+          "seat_managers")
 
 
 async def seat_users(request: Request) -> JSONResponse:
@@ -217,7 +191,7 @@ async def seat_users(request: Request) -> JSONResponse:
     school = school_of(request)
     sid = request.path_params["id"]
     record(school.seats, sid, "Seat offering")
-    return page(request, [school.users[uid] for uid in school.seat_members[sid]], 20)
+    return page(request, [school.users[uid] for uid in school.seat_members[sid]])
 
 
 async def add_seat_user(request: Request) -> JSONResponse:
@@ -271,21 +245,27 @@ async def async_action(request: Request) -> JSONResponse:
     return JSONResponse(job)
 
 
+GROUPS = Offering(
+    label="User group", records="groups", members="group_members", view=group_view, apply=_group_fields,
+    blank=lambda: {"title": "", "description": "", "products": {"courses": []}, "max_number_of_users": None,
+                   "enroll_users_on_courses": False, "group_managers": [], "tags": []},
+    no_members=list, job="delete-user-group",
+    removed=lambda school, gid, group: {"id": gid, "title": group["title"],
+                                        "removedUsers": len(school.group_members[gid])})
+SEATS = Offering(
+    label="Seat offering", records="seats", members="seat_members", view=seat_view, apply=_seat_fields,
+    blank=lambda: {"title": "", "description": "", "products": {"courses": []}, "number_of_seats": 0,
+                   "max_number_of_users": None, "seat_managers": [], "tags": [], "access": "active"},
+    no_members=dict, job="delete-seat-offering",
+    removed=lambda school, sid, seat: {"id": sid, "title": seat["title"]})
+
 ROUTES = [
-    Route("/user_groups", list_groups, methods=["GET"]),
-    Route("/user_groups", create_group, methods=["POST"]),
-    Route("/user_groups/{id}", get_group, methods=["GET"]),
-    Route("/user_groups/{id}", update_group, methods=["PUT"]),
-    Route("/user_groups/{id}", delete_group, methods=["DELETE"]),
+    *GROUPS.routes("/user_groups"),
     Route("/user_groups/{id}/users", group_users, methods=["GET"]),
     Route("/user_groups/{id}/users/{uid}", add_group_user, methods=["POST"]),
     Route("/user_groups/{id}/users/{uid}", remove_group_user, methods=["DELETE"]),
     Route("/users/{id}/user-groups", groups_of_user, methods=["GET"]),
-    Route("/seats", list_seats, methods=["GET"]),
-    Route("/seats", create_seat, methods=["POST"]),
-    Route("/seats/{id}", get_seat, methods=["GET"]),
-    Route("/seats/{id}", update_seat, methods=["PUT"]),
-    Route("/seats/{id}", delete_seat, methods=["DELETE"]),
+    *SEATS.routes("/seats"),
     Route("/seats/{id}/users", seat_users, methods=["GET"]),
     Route("/seats/{id}/users/{uid}", add_seat_user, methods=["POST"]),
     Route("/seats/{id}/users/{uid}", remove_seat_user, methods=["DELETE"]),

@@ -36,7 +36,7 @@ async def list_courses(request: Request) -> JSONResponse:
     rows = [c for c in school.courses.values()
             if (not wanted or wanted.intersection(c["categories"]))
             and (not access or c["access"] in access)]
-    return page(request, rows, 50)
+    return page(request, rows)
 
 
 def _course_fields(course: dict, body: dict) -> None:

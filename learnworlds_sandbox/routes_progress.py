@@ -20,14 +20,14 @@ async def user_courses(request: Request) -> JSONResponse:
     school = school_of(request)
     uid = user_named(request)["id"]
     owned = sorted(school.enrollments.get(uid, {}).items(), key=lambda item: item[1]["created"])
-    return page(request, [enrollment_view(school, uid, cid) for cid, _ in owned], 50)
+    return page(request, [enrollment_view(school, uid, cid) for cid, _ in owned])
 
 
 async def course_users(request: Request) -> JSONResponse:
     """GET /v2/courses/{id}/users."""
     school = school_of(request)
     cid = course_named(request)["id"]
-    return page(request, [school.users[uid] for uid in school.learners(cid)], 20, sizable=True)
+    return page(request, [school.users[uid] for uid in school.learners(cid)])
 
 
 async def user_products(request: Request) -> JSONResponse:
@@ -113,7 +113,7 @@ async def user_progress(request: Request) -> JSONResponse:
     school = school_of(request)
     uid = user_named(request)["id"]
     rows = [progress_view(school, uid, cid, with_course=True) for cid in school.enrollments.get(uid, {})]
-    return page(request, rows, 20, sizable=True)
+    return page(request, rows)
 
 
 def _chosen_units(school: School, cid: str, body: dict) -> tuple[list[str], list[str]]:
@@ -191,7 +191,7 @@ async def course_grades(request: Request) -> JSONResponse:
             and (users is None or r["user_id"] in users)
             and (not units or r["_unit"]["id"] in units)]
     rows.sort(key=lambda r: r[key], reverse=order == "desc")
-    return page(request, [grade_view(r) for r in rows], 20, sizable=True)
+    return page(request, [grade_view(r) for r in rows])
 
 
 def _responses(request: Request, kind: str) -> JSONResponse:
@@ -203,7 +203,7 @@ def _responses(request: Request, kind: str) -> JSONResponse:
     users = _user_ids(request)
     rows = [public(r) for r in school.responses.values()
             if r["_unit"]["id"] == entry["unit"]["id"] and (users is None or r["user_id"] in users)]
-    return page(request, rows, 20, sizable=True)
+    return page(request, rows)
 
 
 async def assessment_responses(request: Request) -> JSONResponse:
@@ -252,7 +252,7 @@ async def list_certificates(request: Request) -> JSONResponse:
     uid = user_named(request, user_key)["id"] if user_key else None
     rows = [c for c in school.certificates.values()
             if (not course_id or c["course_id"] == course_id) and (not uid or c["user"]["id"] == uid)]
-    return page(request, rows, 20)
+    return page(request, rows)
 
 
 async def reissue_certificate(request: Request) -> JSONResponse:

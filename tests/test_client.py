@@ -87,7 +87,7 @@ async def test_429_carries_the_rate_limit_facts(httpx_mock, client):
     with pytest.raises(ApiError) as info:
         await client.send("GET", "/v2/users")
     facts = info.value.details["rate_limit"]
-    assert facts["ratelimit-limit"] == 30 and facts["ratelimit-remaining"] == 29
+    assert facts["ratelimit-limit"] == 30
     assert facts["retry_after_seconds"] >= 1
     assert "Too many requests" in str(info.value)
 
@@ -128,3 +128,36 @@ async def test_a_refused_client_secret_says_how_to_fix_it(httpx_mock):
     with pytest.raises(CredentialsError, match="auth login") as info:
         await client.send("GET", "/v2/users")
     assert SECRET not in str(info.value)
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "DELETE"])
+@pytest.mark.anyio
+async def test_a_redirect_is_an_error_naming_where_it_points(httpx_mock, client, status, method):
+    httpx_mock.add_response(status_code=status, headers={"Location": "https://www.school.example/admin/api/v2/x"},
+                            text="")
+    with pytest.raises(ApiError) as info:
+        await client.send(method, "/v2/users/x", body={} if method != "GET" else None)
+    message = str(info.value)
+    assert f"HTTP {status}" in message and "https://www.school.example/admin/api/v2/x" in message
+    assert "--api-url" in message and "school URL" in message
+    assert info.value.status == status and info.value.details["location"].startswith("https://www.school")
+    assert len(httpx_mock.get_requests()) == 1  # never followed
+
+
+@pytest.mark.anyio
+async def test_a_redirect_with_a_json_body_is_still_an_error(httpx_mock, client):
+    httpx_mock.add_response(status_code=302, json={}, headers={"Location": "/elsewhere"})
+    with pytest.raises(ApiError, match="redirect"):
+        await client.send("DELETE", "/v2/users/x")
+
+
+@pytest.mark.anyio
+async def test_after_a_429_remaining_is_zero_and_the_reset_is_the_real_wait(httpx_mock, client):
+    httpx_mock.add_response(status_code=429, json={"error": "Too many requests"})
+    with pytest.raises(ApiError) as info:
+        await client.send("GET", "/v2/users")
+    facts = info.value.details["rate_limit"]
+    assert facts["ratelimit-remaining"] == 0
+    assert facts["retry_after_seconds"] >= 10 and facts["ratelimit-reset"] >= 10
+    assert client.limiter.seconds_until_free() >= 9.5  # the next call waits too, instead of meeting another 429

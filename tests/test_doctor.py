@@ -297,3 +297,15 @@ def test_render_writes_one_line_per_check_with_the_fix_only_for_failures():
 ])
 def test_durations_read_as_rounded_spans(seconds, text):
     assert doctor._duration(seconds) == text
+
+
+@pytest.mark.anyio
+async def test_a_redirecting_school_fails_the_credentials_check_naming_the_target():
+    def moved(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(301, headers={"Location": "https://academy.example/admin/api/v2/user-roles"})
+
+    checks = await run_checks("default", ENV, Selection(), transport=httpx.MockTransport(moved))
+    accepted = by_name(checks)[doctor.ACCEPTED]
+    assert accepted.status == "FAIL" and "https://academy.example/admin/api/v2/user-roles" in accepted.detail
+    assert "--api-url" in accepted.fix or "school URL" in accepted.fix
+    assert exit_code(checks) == 1
