@@ -4,6 +4,7 @@
     ├── RegistryError      a bundled operation file is malformed (a bug in the package data)
     ├── SelectionError     a filter names an unknown method, tag or tool, or selects nothing
     ├── CredentialsError   nothing configured, no keyring backend, an expired profile, ...
+    │   └── ConfigError    config.json of the wrong shape (names the field and the fix; exit 2)
     ├── ArgumentError      tool arguments that break the tool's input schema
     ├── PolicyError        a call refused by the run's own rules (expiry, write cap); nothing was sent
     ├── PromptError        an unknown prompt, or a prompt argument of the wrong form
@@ -31,6 +32,10 @@ class SelectionError(LearnWorldsMCPError):
 
 class CredentialsError(LearnWorldsMCPError):
     """Credentials are missing, unusable or expired."""
+
+
+class ConfigError(CredentialsError):
+    """config.json cannot be used as it is: not JSON, the wrong shape, a folder; nothing was written."""
 
 
 class ArgumentError(LearnWorldsMCPError):

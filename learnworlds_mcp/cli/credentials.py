@@ -9,7 +9,7 @@ import typer
 
 from ..errors import CredentialsError, LearnWorldsMCPError
 from . import auth_app
-from .options import Profile, expiry_from_flags, fail
+from .options import Profile, expiry_from_flags, fail, fail_with
 
 @auth_app.command("login")
 def auth_login(
@@ -25,9 +25,34 @@ def auth_login(
     expires_at: Annotated[Optional[str], typer.Option(
         "--expires-at", metavar="TIME", help="ISO 8601 time after which the stored secret is deleted at its next use.")] = None,
     ttl: Annotated[Optional[str], typer.Option("--ttl", metavar="DURATION", help="Like --expires-at, as a duration: 30m, 8h, 2d.")] = None,
+    methods: Annotated[Optional[str], typer.Option(
+        "--methods", metavar="LIST", help="Restrict every command using this profile to these methods (e.g. read); flags can "
+        "narrow this later, never widen it.")] = None,
+    tags: Annotated[Optional[str], typer.Option("--tags", metavar="LIST", help="Restrict the profile to tools with any of these tags.")] = None,
+    tools: Annotated[Optional[str], typer.Option("--tools", metavar="NAMES", help="Restrict the profile to these tool names.")] = None,
+    unrestricted: Annotated[bool, typer.Option(
+        "--unrestricted", help="Drop the restrictions stored with an existing profile (they are kept otherwise).")] = False,
 ) -> None:
-    """Store a school's settings in the config file and its secret in the OS keyring."""
+    """Store a school's settings in the config file and its secret in the OS keyring.
+
+    --methods/--tags/--tools and --ttl/--expires-at are stored with the profile, and serve, call and query
+    apply them. They guard against a model's mistakes, not against whoever holds the credentials (that
+    person can edit the config or read the keyring); to give access that cannot be widened, run
+    `serve --transport http` yourself and hand out a grant.
+    """
     from .. import auth, profiles
+    from ..filters import Selection, split_list
+    from .options import selected_operations
+
+    try:
+        existing = profiles.read_profile(profile)  # a broken config stops here, before anything is written
+    except CredentialsError as exc:
+        fail(str(exc), code=2)
+    restriction = Selection(split_list(methods), split_list(tags), split_list(tools))
+    if restriction.describe() != "no filters":
+        selected_operations(methods, tags, tools, None)  # unknown names or an empty selection exit 2 now
+    elif existing is not None and not unrestricted:
+        restriction = existing.restriction
 
     missing = [flag for flag, value in (("--school-url", school_url), ("--client-id", client_id)) if not value]
     if secret_stdin and missing:  # a prompt would read the piped secret as the school URL
@@ -62,32 +87,46 @@ def auth_login(
     try:
         profiles.store_secret(profile, secret)
         profiles.save_profile(profile, profiles.Profile(school_url=school_url, client_id=client_id.strip(),
-                                                        secret_kind=kind, api_url=api_url,
-                                                        expires_at=expiry))
+                                                        secret_kind=kind, api_url=api_url, expires_at=expiry,
+                                                        methods=restriction.methods, tags=restriction.tags,
+                                                        tools=restriction.tools))
     except LearnWorldsMCPError as exc:
-        fail(str(exc))
+        fail_with(exc)
     typer.echo(f"Saved profile {profile!r}: settings in {profiles.config_path()}, "
                f"{label.lower()} in the OS keyring.")
     if expiry:
         from ..policy import iso
 
         typer.echo(f"Access through this profile ends at {iso(expiry)}.")
+    if restriction.describe() != "no filters":
+        typer.echo(f"Every command using this profile is limited to {restriction.describe()}. This guards against "
+                   "a model's mistakes, not against whoever holds this profile; for that, use a team server grant.")
 
 
 @auth_app.command("status")
 def auth_status(profile: Profile = "default") -> None:
     """Show the settings in use and where each comes from; never the secret."""
-    from .. import auth
+    from .. import auth, profiles
 
     try:
         credentials = auth.resolve(profile)
     except CredentialsError:
         raise typer.Exit(_partial_status(profile))
+    try:
+        stored = profiles.read_profile(profile)
+    except CredentialsError as exc:
+        fail_with(exc)
     typer.echo(f"profile:    {profile}")
     typer.echo(f"api_url:    {credentials.api_url}  [{credentials.sources.get('api_url', 'school_url')}]")
     typer.echo(f"client_id:  {credentials.client_id}  [{credentials.sources['client_id']}]")
     kind = "access token" if credentials.access_token else "client secret"
     typer.echo(f"secret:     {kind}, set  [{credentials.sources['secret']}]")
+    if stored is not None and stored.restricted:
+        typer.echo(f"limited to: {stored.restriction.describe()}  [profile; flags can only narrow it]")
+    if credentials.expires_at is not None:
+        from ..policy import iso
+
+        typer.echo(f"expires:    {iso(credentials.expires_at)}")
 
 
 # Where each setting can come from: its environment variable, then the `auth login` flag that stores it.
@@ -107,8 +146,8 @@ def _partial_status(profile: str) -> int:
 
     try:
         stored = profiles.read_profile(profile)
-    except CredentialsError as exc:
-        fail(str(exc))
+    except LearnWorldsMCPError as exc:
+        fail_with(exc)
     values = {"school_url": ("LEARNWORLDS_SCHOOL_URL", stored and stored.school_url),
               "client_id": ("LEARNWORLDS_CLIENT_ID", stored and stored.client_id),
               "api_url": ("LEARNWORLDS_API_URL", stored and stored.api_url)}
@@ -147,10 +186,11 @@ def auth_logout(profile: Profile = "default") -> None:
     from .. import profiles
 
     try:
+        profiles.read_config()  # a broken config stops here, before the secret is deleted
         had_secret = profiles.delete_secret(profile)
         had_profile = profiles.delete_profile(profile)
     except LearnWorldsMCPError as exc:
-        fail(str(exc))
+        fail_with(exc)
     if not (had_secret or had_profile):
         typer.echo(f"Nothing stored for profile {profile!r}.")
         return

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..discovery import Exposure as ExposureChoice
-from ..errors import SelectionError
+from ..errors import ConfigError, SelectionError
 
 Methods = Annotated[Optional[str], typer.Option(
     "--methods", metavar="LIST", envvar="LEARNWORLDS_METHODS", show_envvar=True,
@@ -86,17 +86,35 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def selected_operations(methods: str | None, tags: str | None, tools: str | None, exclude_tools: str | None):
-    """Load the registry and apply the filters, or exit 2 with the valid values."""
+def fail_with(exc: Exception) -> None:
+    """Exit with the error's message: 2 for input the user must fix (config.json, filters), 1 otherwise."""
+    fail(str(exc), code=2 if isinstance(exc, (ConfigError, SelectionError)) else 1)
+
+
+def selected_operations(methods: str | None, tags: str | None, tools: str | None, exclude_tools: str | None,
+                        profile: str | None = None):
+    """Load the registry and apply the filters, within the profile's stored restrictions when a profile is
+    given (flags can narrow them, never widen them); or exit 2 with the valid values."""
+    from .. import profiles
     from ..filters import Selection, select, split_list
     from ..registry import load
 
     selection = Selection(split_list(methods), split_list(tags), split_list(tools), split_list(exclude_tools))
     try:
-        return select(load(), selection)
-    except SelectionError as exc:
+        operations = load()
+        chosen = select(operations, selection)  # names are checked against every tool, restriction or not
+        if profile is None:
+            return chosen
+        allowed = {op.name for op in profiles.restrict(operations, profile)}
+    except (SelectionError, ConfigError) as exc:
         fail(str(exc), code=2)
-
+    kept = [op for op in chosen if op.name in allowed]
+    if not kept:
+        stored = profiles.read_profile(profile)
+        fail(f"profile {profile!r} is restricted to {stored.restriction.describe()}, and the filters "
+             f"({selection.describe()}) leave no tool within that; nothing outside it can be used with this "
+             "profile", code=2)
+    return kept
 
 
 class TransportChoice(str, enum.Enum):

@@ -11,13 +11,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..errors import CredentialsError, SelectionError
+from ..errors import CredentialsError
 from . import app
 from .help import Command
 from .options import (AllowedHosts, AllowPlainHttp, ApiUrl, AuditLogPath, DryRun, ExcludeTools, ExpiresAt, Exposure,
                       ExposureChoice, Host, KeepEmpty, MaxResultBytes, MaxRetries, MaxWrites, Methods, Port, Profile,
                       RateLimit, Sandbox, StateDir, Tags, TlsCert, TlsKey, Tools, Transport, TransportChoice, Ttl, expiry_from_flags,
-                      fail, selected_operations)
+                      fail, fail_with, selected_operations)
 
 @app.command("list-tools")
 def list_tools(
@@ -104,7 +104,7 @@ def serve(
     binding = None
     if transport is TransportChoice.HTTP:
         binding = http_binding(host, port, tls_cert, tls_key, allow_plain_http, allowed_hosts)
-    operations = selected_operations(methods, tags, tools, exclude_tools)
+    operations = selected_operations(methods, tags, tools, exclude_tools, None if sandbox else profile)
     policy = make_policy(expires_at, ttl, dry_run, max_writes)
     with school_client(profile, api_url, sandbox, rate_limit, max_retries,
                        unconfigured_ok=binding is None) as client:  # a team server fails fast instead
@@ -209,7 +209,7 @@ def school_client(profile: str, api_url: str | None, sandbox: bool, rate_limit: 
             credentials = auth.resolve(profile, env, origin_of(sandbox))
         except CredentialsError as exc:
             if not unconfigured_ok:
-                fail(str(exc))
+                fail_with(exc)
             from ..unconfigured import UnconfiguredClient, setup_message
 
             message = setup_message(str(exc), profile)
@@ -256,21 +256,17 @@ def call(
     keep_empty: KeepEmpty = False,
 ) -> None:
     """Run one tool through the server code (an in-memory MCP client) and print its result as JSON."""
-    from ..filters import Selection, select
-    from ..registry import load
-
     arguments = parse_arguments(arg or [], as_json)
-    try:
-        operations = select(load(), Selection(tools=(tool,)))
-    except SelectionError as exc:
-        fail(str(exc), code=2)
+    operations = selected_operations(None, None, tool, None, None if sandbox else profile)
     with school_client(profile, api_url, sandbox, rate_limit, max_retries) as client:
         import anyio
 
         from ..executor import Runtime
         from ..server import call_in_memory
 
-        runtime = Runtime(client, make_policy(None, None, dry_run, None), max_result_bytes, keep_empty)
+        policy = make_policy(None, None, dry_run, None)
+        policy.expires_at = client.credentials.expires_at  # the profile's expiry holds for this call's requests too
+        runtime = Runtime(client, policy, max_result_bytes, keep_empty)
         result = anyio.run(call_in_memory, operations, runtime, tool, arguments)
     text = result.content[0].text if result.content else "{}"
     if result.is_error:
