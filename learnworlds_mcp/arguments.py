@@ -55,7 +55,7 @@ def _validator(operation: Operation) -> Any:
     if validator is None:
         from jsonschema import Draft202012Validator  # heavy; only the serving path needs it
 
-        strict = dict(operation.input_schema, additionalProperties=False)
+        strict = dict(operation.validation_schema, additionalProperties=False)
         validator = _validators[operation.name] = Draft202012Validator(strict)
     return validator
 
@@ -65,6 +65,9 @@ def _describe(error: Any, operation: Operation) -> str:
         extra = sorted(set(error.instance) - set(operation.input_schema["properties"]))
         valid = ", ".join(operation.input_schema["properties"]) or "none"
         return f"unknown argument(s) {', '.join(map(repr, extra))}; valid arguments: {valid}"
+    if error.validator == "anyOf" and not error.absolute_path:  # required groups: "issued or form"
+        groups = " or ".join(" and ".join(map(repr, g.get("required", []))) for g in error.validator_value)
+        return f"give at least {groups}; none was given"
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         where = operation.location_of(missing) or "argument"
@@ -102,5 +105,12 @@ def validate(operation: Operation, arguments: dict[str, Any] | None) -> Request:
             request.fields = [f.strip() for f in value.split(",") if f.strip()] or None
             continue
         location = operation.location_of(name)
-        getattr(request, location)[name] = value
+        sent = getattr(request, location)
+        rule = operation.params[location]["properties"][name]
+        if "x-prefix-map" in rule:  # {"skill": "python"} -> cf_skill=python
+            sent.update({rule["x-prefix-map"] + key: item for key, item in value.items()})
+        elif "x-join" in rule:  # ["admin", "instructor"] -> "admin,instructor"
+            sent[name] = rule["x-join"].join(map(str, value))
+        else:
+            sent[name] = value
     return request

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import pagination, shaping
 from .arguments import Request, validate
 from .client import LearnWorldsClient, build_path
+from .errors import ApiError
 from .policy import Policy
 from .registry import Operation
+
+if TYPE_CHECKING:
+    from .store import QueryTool
 
 DEFAULT_MAX_RESULT_BYTES = 80_000  # about 20,000 tokens
 
@@ -22,10 +26,14 @@ class Runtime:
     policy: Policy = field(default_factory=Policy)
     max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES
     keep_empty: bool = False
+    store: QueryTool | None = None  # the SQL query tool, when the selection has tables
 
 
 async def execute(operation: Operation, arguments: dict[str, Any] | None, runtime: Runtime) -> dict[str, Any]:
     """Validate, check the policy, send, and shape the answer; raises ArgumentError, PolicyError or ApiError."""
+    if runtime.store is not None and operation is runtime.store.operation:
+        runtime.policy.admit(operation)  # an expired grant reads no cached rows either
+        return await runtime.store.call(arguments)
     request = validate(operation, arguments)
     path = build_path(operation.path, request.path)
     body = request.body if operation.params.get("body") else None
@@ -33,8 +41,10 @@ async def execute(operation: Operation, arguments: dict[str, Any] | None, runtim
     if runtime.policy.dry_run and not operation.read_only:
         return {"dry_run": True, "request": {"method": operation.method, "path": path,
                                              "query": request.query, "body": body}}
+    if runtime.store is not None and not operation.read_only:
+        runtime.store.mark_stale(operation)  # before sending: a write that fails midway may still have landed
     safe = operation.read_only or (operation.method in ("PUT", "DELETE") and operation.idempotent)
-    send = runtime.client.send
+    send = _with_hints(operation, runtime.client.send)
     if not operation.paging:
         answer = await send(operation.method, path, request.query, body, retry_safe=safe)
         if operation.is_list:
@@ -52,6 +62,23 @@ async def execute(operation: Operation, arguments: dict[str, Any] | None, runtim
     if page.total is not None:
         result["total"] = page.total
     return result
+
+
+def _with_hints(operation: Operation, send: Any) -> Any:
+    """`send`, with the operation's own reading of an error status added to the message (its `hints`)."""
+    if not operation.hints:
+        return send
+
+    async def sending(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await send(*args, **kwargs)
+        except ApiError as exc:
+            hint = operation.hints.get(str(exc.status))
+            if hint is None:
+                raise
+            raise ApiError(f"{exc} {hint}", status=exc.status, details=exc.details) from None
+
+    return sending
 
 
 def _shape(value: Any, request: Request, runtime: Runtime) -> Any:

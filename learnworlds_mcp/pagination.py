@@ -96,7 +96,10 @@ def page_query(paging: Paging, plan: PagePlan) -> dict[str, int]:
 def slice_page(plan: PagePlan, data: list[Any], meta: Any) -> PageSlice:
     """Cut the planned slice out of one LearnWorlds page and work out the next cursor."""
     if not isinstance(meta, dict):
-        return PageSlice(items=data[plan.offset : plan.offset + plan.limit], next_cursor=None, total=None)
+        # No page data: the answer is the whole list, so the rest of it is reached through this same page.
+        end = plan.offset + plan.limit
+        rest = encode_cursor(plan.page, end, plan.per_page, plan.fingerprint) if end < len(data) else None
+        return PageSlice(items=data[plan.offset : end], next_cursor=rest, total=len(data))
     total_pages = _int(meta.get("totalPages"))
     total = _int(meta.get("totalItems"))
     answered_page = _int(meta.get("page"))

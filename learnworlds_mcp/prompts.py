@@ -72,7 +72,8 @@ def _date(text: str) -> date:
 def access_levels() -> tuple[str, ...]:
     """The access levels a LearnWorlds role can have, read from the roles tool's data."""
     schema = _bundled_schemas().get(ROLES_TOOL, {})
-    return tuple(schema.get("properties", {}).get("access_level", {}).get("enum", ()))
+    level = schema.get("properties", {}).get("access_level", {})
+    return tuple(level.get("items", level).get("enum", ()))  # a comma list: an array of the levels
 
 
 def _levels(text: str) -> tuple[str, ...]:

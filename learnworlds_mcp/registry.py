@@ -69,6 +69,7 @@ class Operation:
     idempotent: bool = False
     example: dict[str, Any] = field(default_factory=dict)
     items_path: str = "data"
+    hints: dict[str, str] = field(default_factory=dict)  # HTTP status -> what that answer means here
 
     @property
     def read_only(self) -> bool:
@@ -116,7 +117,8 @@ class Operation:
             if not schema:
                 continue
             for prop_name, prop in schema["properties"].items():
-                described = dict(prop)
+                # x- keys steer how an argument is sent (see schemas/README.md); the model need not read them.
+                described = {k: v for k, v in prop.items() if not k.startswith("x-")}
                 note = prop.get("description")
                 described["description"] = f"{location}: {note}" if note else location
                 properties[prop_name] = described
@@ -129,6 +131,15 @@ class Operation:
         if required:
             schema["required"] = required
         return schema
+
+    @cached_property
+    def validation_schema(self) -> dict[str, Any]:
+        """The input schema plus each location's `anyOf` of required groups ("issued or form").
+
+        Kept out of the published schema: clients refuse a top-level anyOf in a tool's inputSchema.
+        """
+        groups = [group for location in LOCATIONS for group in self.params.get(location, {}).get("anyOf", [])]
+        return dict(self.input_schema, anyOf=groups) if groups else self.input_schema
 
     @cached_property
     def output_schema(self) -> dict[str, Any]:
@@ -208,10 +219,25 @@ def _check(condition: bool, source: str, message: str) -> None:
         raise RegistryError(f"{source}: {message}")
 
 
-def _operation(raw: dict[str, Any], defaults: dict[str, Any], source: str) -> Operation | None:
-    """Build one Operation; None when it lacks a description or schemas (it yields no tool)."""
-    if not raw.get("description") or "params" not in raw or "response" not in raw:
-        return None
+# The keys every operation needs, with their JSON types: checked at load, cheaply. The full
+# meta-schema (lengths, patterns, enums) is checked by the test suite, since jsonschema is slow to import.
+_REQUIRED = {"kind": str, "noun": str, "method": str, "path": str, "title": str, "description": str,
+             "params": dict, "response": dict}
+_JSON_TYPES = {str: "a non-empty string", dict: "an object"}
+
+
+def _check_shape(raw: Any, source: str) -> None:
+    _check(isinstance(raw, dict), source, f"an operation must be an object, not {type(raw).__name__}")
+    where = f"{source} {raw.get('method', '?')} {raw.get('path', '?')}"
+    for key, kind in _REQUIRED.items():
+        value = raw.get(key)
+        _check(isinstance(value, kind) and value != "", where,
+               f"{key!r} must be {_JSON_TYPES[kind]} (every operation needs one; see schemas/README.md)")
+
+
+def _operation(raw: dict[str, Any], defaults: dict[str, Any], source: str) -> Operation:
+    """Build one Operation, or raise RegistryError naming the file and the key that is wrong."""
+    _check_shape(raw, source)
     kind, method, path = raw["kind"], raw["method"].upper(), raw["path"]
     _check(kind in KINDS, source, f"kind {kind!r} is not one of {', '.join(KINDS)}")
     name = tool_name(kind, raw["noun"], raw.get("action"))
@@ -252,6 +278,7 @@ def _operation(raw: dict[str, Any], defaults: dict[str, Any], source: str) -> Op
         idempotent=raw.get("idempotent", method in ("PUT", "DELETE")),
         example=raw.get("example", {}),
         items_path=raw.get("items_path", "data"),
+        hints=raw.get("hints", {}),
     )
 
 
@@ -263,11 +290,11 @@ def parse_files(files: dict[str, str]) -> list[Operation]:
             data = json.loads(files[source])
         except json.JSONDecodeError as exc:
             raise RegistryError(f"{source}: not valid JSON ({exc})") from exc
+        _check(isinstance(data, dict) and isinstance(data.get("operations"), list), source,
+               "a file must be an object with an 'operations' list")
         defaults = {"resource": data.get("resource"), "area": data.get("area")}
-        for raw in data.get("operations", []):
+        for raw in data["operations"]:
             operation = _operation(raw, defaults, source)
-            if operation is None:
-                continue
             _check(operation.name not in operations, source, f"duplicate tool name {operation.name!r}")
             operations[operation.name] = operation
     return list(operations.values())

@@ -54,6 +54,10 @@ def build_server(operations: list[Operation], runtime: Runtime | LearnWorldsClie
     """A Server exposing exactly `operations`, as tools or through discovery meta-tools."""
     if not isinstance(runtime, Runtime):
         runtime = Runtime(client=runtime)
+    if runtime.store is not None:  # the query tool sees only the tables of this server's selection
+        runtime = dataclasses.replace(runtime, store=runtime.store.view(operations))
+    if runtime.store is not None:
+        operations = [*operations, runtime.store.operation]
     exposure = Exposure(exposure)
     by_name = {op.name: op for op in operations}
     if exposure is Exposure.DISCOVERY:
@@ -70,6 +74,10 @@ def build_server(operations: list[Operation], runtime: Runtime | LearnWorldsClie
     async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
         if params.name not in listed:
             raise MCPError(types.INVALID_PARAMS, f"Unknown tool {params.name!r}: this server does not offer it.")
+        if runtime.store is not None:
+            from .store import progress_reporter
+
+            progress_reporter.set(ctx.session.report_progress)
         async with runtime.policy.slot():
             if exposure is not Exposure.DISCOVERY:
                 return await run_tool(by_name[params.name], params.arguments, runtime, audit)
@@ -182,6 +190,8 @@ async def serve_stdio(operations: list[Operation], runtime: Runtime, audit: Audi
         async with stdio_server() as (read_stream, write_stream):
             await server.run(read_stream, write_stream, server.create_initialization_options())
     finally:
+        if runtime.store is not None:
+            await runtime.store.aclose()
         await runtime.client.aclose()
 
 

@@ -178,9 +178,11 @@ async def create_coupons_bulk(request: Request) -> JSONResponse:
     promo = record(school.promotions, request.path_params["id"], "Promotion")
     body = await body_of(request)
     require(body, "prefix", "quantity")
-    count = body["quantity"]
-    if not isinstance(count, int) or not 1 <= count <= 500:
-        raise invalid({"quantity": "The quantity must be an integer from 1 to 500."})
+    count = body["quantity"]  # a number in the export; a whole one is what makes sense
+    if isinstance(count, bool) or not isinstance(count, (int, float)) or count != int(count) \
+            or not 1 <= count <= 500:
+        raise invalid({"quantity": "The quantity must be a whole number from 1 to 500."})
+    count = int(count)
     rng = random.Random(f"{school.seed}-{promo['id']}-{len(promo['coupons'])}")
     made = []
     while len(made) < count:

@@ -168,9 +168,9 @@ async def unsuspend(request: Request) -> JSONResponse:
 async def list_roles(request: Request) -> JSONResponse:
     """GET /v2/user-roles, unpaged, filtered by role_id and access_level."""
     roles = school_of(request).roles.values()
-    role_id, level = request.query_params.get("role_id"), request.query_params.get("access_level")
+    role_id, levels = request.query_params.get("role_id"), split(request.query_params.get("access_level"))
     rows = [r for r in roles if (not role_id or r["id"] == role_id)
-            and (not level or r["access_level"] == level)]
+            and (not levels or r["access_level"] in levels)]
     return unpaged(sorted(rows, key=lambda role: role["title"]))
 
 

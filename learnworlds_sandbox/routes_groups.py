@@ -187,11 +187,11 @@ def _seat_fields(school: School, body: dict, seat: dict) -> None:
 
 
 async def seat_users(request: Request) -> JSONResponse:
-    """GET /v2/seats/{id}/users."""
+    """GET /v2/seats/{id}/users: a bare array, no page data (as the export documents)."""
     school = school_of(request)
     sid = request.path_params["id"]
     record(school.seats, sid, "Seat offering")
-    return page(request, [school.users[uid] for uid in school.seat_members[sid]])
+    return JSONResponse([school.users[uid] for uid in school.seat_members[sid]])
 
 
 async def add_seat_user(request: Request) -> JSONResponse:

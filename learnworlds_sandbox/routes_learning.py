@@ -13,7 +13,7 @@ from .render import progress_view
 from .replies import bad_request, body_of, invalid, not_found, page, require, split, unpaged
 
 COURSE_ACCESS = ("paid", "free", "coming_soon", "enrollment_closed", "private", "draft")
-SECTION_ACCESS = ("public", "premium", "soon", "private", "draft", "paid", "free")
+SECTION_ACCESS = ("draft", "soon", "free", "paid")  # what a new section may be given (the export's request enum)
 VIDEO_TYPES = ("video", "youtube")
 
 
@@ -152,8 +152,8 @@ async def create_section(request: Request) -> JSONResponse:
     school = school_of(request)
     course = course_named(request)
     body = await body_of(request)
-    require(body, "title")
-    access = body.get("access", "public")
+    require(body, "title", "access")
+    access = body["access"]
     if access not in SECTION_ACCESS:
         raise invalid({"access": f"The access must be one of {', '.join(SECTION_ACCESS)}."})
     drip = body.get("drip")

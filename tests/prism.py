@@ -20,7 +20,8 @@ import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SPEC = REPO.parent / "shared" / "reference" / "learnworlds-openapi-v2-2025.yaml"
+# Derived from the official export by scripts/derive_fixture.py: structure and examples, no prose.
+SPEC = REPO / "tests" / "fixtures" / "learnworlds-openapi-v2-2025.min.json"
 PRISM = REPO / "node_modules" / ".bin" / "prism"
 # Prism rejects a request without the headers the spec declares; any values do.
 HEADERS = {"Lw-Client": "contract-client", "Authorization": "Bearer contract-token", "Accept": "application/json"}
@@ -35,7 +36,7 @@ def missing(spec: Path = SPEC) -> str | None:
     if not PRISM.exists():
         return f"{PRISM.relative_to(REPO)} is missing; run `npm ci` in {REPO}"
     if not Path(spec).is_file():
-        return f"the LearnWorlds spec is missing at {spec}"
+        return f"the LearnWorlds spec fixture is missing at {spec}; see scripts/derive_fixture.py"
     return None
 
 

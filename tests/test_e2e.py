@@ -1,5 +1,10 @@
 """End to end against the sandbox school, with clients we did not write: the MCP Inspector CLI and the
-SDK's stdio client replaying the two administrator workflows, checked against the seeded truth."""
+SDK's stdio client replaying the two administrator workflows.
+
+The truth they are checked against comes through raw HTTP from a standalone sandbox (plain httpx,
+page by page, none of our client, pagination or shaping code), never from the objects the routes
+serve nor from the MCP results under test.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+import httpx
 import pytest
 from mcp import Client, StdioServerParameters
 
@@ -19,19 +25,48 @@ from learnworlds_mcp.client import LearnWorldsClient
 from learnworlds_mcp.executor import Runtime
 from learnworlds_mcp.limiter import RateLimiter
 from learnworlds_mcp.registry import load
-from learnworlds_sandbox import SANDBOX_ACCESS_TOKEN, SANDBOX_CLIENT_ID, create_app, start_sandbox
+from learnworlds_sandbox import SANDBOX_ACCESS_TOKEN, SANDBOX_CLIENT_ID, start_sandbox
 from learnworlds_mcp.server import build_server
+from tests.tooling import INSPECTOR, inspector_missing, unavailable
 
 pytestmark = pytest.mark.subprocess
 ROOT = Path(__file__).parent.parent
-INSPECTOR = ROOT / "node_modules" / ".bin" / "mcp-inspector"
 SINCE = datetime(2024, 1, 1, tzinfo=timezone.utc).timestamp()
 
 
 @pytest.fixture(scope="module")
-def school():
-    """The same seeded school that `serve --sandbox` builds (seed 7, 2000 users), as plain data."""
-    return create_app(seed=7, users=2000, rate_limit=False).state.school
+def standalone():
+    """A sandbox school on a loopback port of its own (seed 7, 2000 users), limit off so the truth is quick."""
+    with start_sandbox(port=0, seed=7, users=2000, rate_limit=False) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture(scope="module")
+def raw(standalone):
+    """Plain httpx against the standalone sandbox: where the truth comes from."""
+    headers = {"Lw-Client": SANDBOX_CLIENT_ID, "Authorization": f"Bearer {SANDBOX_ACCESS_TOKEN}"}
+    with httpx.Client(base_url=standalone.api_url, headers=headers, timeout=30) as http:
+        yield http
+
+
+def raw_pages(http, path, **params):
+    """Every item of a LearnWorlds list, page by page until meta.totalPages."""
+    items, page = [], 1
+    while True:
+        body = http.get(path, params={**params, "page": page}).raise_for_status().json()
+        items += body["data"]
+        if page >= body["meta"]["totalPages"]:
+            return items
+        page += 1
+
+
+def dormant_staff_truth(http):
+    """(email, role title) of every admin and instructor not seen since SINCE, by raw HTTP."""
+    titles = {role["access_level"]: role["title"] for role in http.get("/v2/user-roles").json()["data"]
+              if not role["custom_role"]}
+    users = raw_pages(http, "/v2/users", items_per_page=200, include_suspended="true")
+    return sorted((u["email"], titles[u["role"]["level"]]) for u in users
+                  if u["role"]["level"] in ("admin", "instructor") and (u.get("last_login") or 0) < SINCE), len(users)
 
 
 def server_command(*extra):
@@ -44,18 +79,29 @@ def clean_env(tmp_path):
     return env
 
 
+def standalone_server(tmp_path, sandbox, *extra):
+    """`serve` pointed at the standalone sandbox, as at a real school: the same data the truth reads."""
+    env = dict(clean_env(tmp_path), LEARNWORLDS_API_URL=sandbox.api_url, LEARNWORLDS_CLIENT_ID=SANDBOX_CLIENT_ID,
+               LEARNWORLDS_ACCESS_TOKEN=SANDBOX_ACCESS_TOKEN)
+    return Client(StdioServerParameters(command=sys.executable, args=["-m", "learnworlds_mcp.cli", "serve", *extra],
+                                        env=env))
+
+
 def inspector(tmp_path, *args):
-    if not INSPECTOR.exists():
-        pytest.skip("the MCP Inspector is not installed: run `npm ci`")
+    reason = inspector_missing()
+    if reason:
+        unavailable(reason)
     command = [str(INSPECTOR), "--cli", *server_command(), *args]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=clean_env(tmp_path))
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout)
 
 
-def test_inspector_lists_pages_to_the_end_and_gets_a_tool_error(tmp_path, school):
+@pytest.mark.node
+def test_inspector_lists_pages_to_the_end_and_gets_a_tool_error(tmp_path, raw):
     tools = inspector(tmp_path, "--method", "tools/list")["tools"]
-    assert len(tools) == len(load()) and all(t["inputSchema"]["type"] == "object" for t in tools)
+    assert len(tools) == len(load()) + 1  # every operation, and the query tool
+    assert all(t["inputSchema"]["type"] == "object" for t in tools)
 
     seen, cursor, calls = [], None, 0
     while True:
@@ -69,16 +115,13 @@ def test_inspector_lists_pages_to_the_end_and_gets_a_tool_error(tmp_path, school
         cursor, calls = page["next_cursor"], calls + 1
         if cursor is None:
             break
-    assert sorted(seen) == sorted(school.groups) and calls == -(-len(school.groups) // 20)
+    # `serve --sandbox` seeds the same school (seed 7) as the standalone one the truth is read from.
+    truth = [group["id"] for group in raw_pages(raw, "/v2/user_groups")]
+    assert sorted(seen) == sorted(truth) and calls == -(-len(truth) // 20)
 
     bad = inspector(tmp_path, "--method", "tools/call", "--tool-name", "list_all_learn_worlds_groups",
                     "--tool-arg", "limit=0")
     assert bad["isError"] is True and "'limit'" in bad["content"][0]["text"]
-
-
-def stdio(tmp_path):
-    return Client(StdioServerParameters(command=server_command()[0], args=server_command()[1:],
-                                        env=clean_env(tmp_path)))
 
 
 async def every_page(client, tool, **arguments):
@@ -93,23 +136,22 @@ async def every_page(client, tool, **arguments):
 
 
 @pytest.mark.anyio
-async def test_audit_workflow_finds_dormant_admins_and_instructors(tmp_path, school):
-    async with stdio(tmp_path) as client:
+async def test_audit_workflow_finds_dormant_admins_and_instructors(tmp_path, standalone, raw):
+    async with standalone_server(tmp_path, standalone) as client:
         roles = (await client.call_tool("list_all_learn_worlds_roles", {})).structured_content["result"]
         users = await every_page(client, "list_all_learn_worlds_users", limit=200, include_suspended=True,
                                  fields="email,first_name,last_name,role,last_login")
     titles = {role["access_level"]: role["title"] for role in roles if not role.get("custom_role")}
     found = sorted((u["email"], titles[u["role"]["level"]]) for u in users
                    if u["role"]["level"] in ("admin", "instructor") and (u.get("last_login") or 0) < SINCE)
-    truth = sorted((u["email"], titles[u["role"]["level"]]) for u in school.users.values()
-                   if u["role"]["level"] in ("admin", "instructor") and (u["last_login"] or 0) < SINCE)
-    assert len(users) == len(school.users)
+    truth, everyone = dormant_staff_truth(raw)
+    assert len(users) == everyone
     assert found == truth and len(truth) >= 2
 
 
 @pytest.mark.anyio
-async def test_cohort_workflow_builds_the_manager_table(tmp_path, school):
-    async with stdio(tmp_path) as client:
+async def test_cohort_workflow_builds_the_manager_table(tmp_path, standalone, raw):
+    async with standalone_server(tmp_path, standalone) as client:
         groups = await every_page(client, "list_all_learn_worlds_groups", limit=20)
         rows = []
         for group in (g for g in groups if g.get("enroll_users_on_courses")):
@@ -119,8 +161,11 @@ async def test_cohort_workflow_builds_the_manager_table(tmp_path, school):
                 assert not result.is_error, result.content[0].text
                 manager = result.structured_content
                 rows.append((group["title"], manager["email"], manager.get("nps_score"), manager["is_instructor"]))
-    truth = [(g["title"], school.users[m]["email"], school.users[m]["nps_score"], school.users[m]["is_instructor"])
-             for g in school.groups.values() if g["enroll_users_on_courses"] for m in g["group_managers"]]
+    truth = []
+    for group in raw_pages(raw, "/v2/user_groups"):
+        for listed in group["group_managers"] if group["enroll_users_on_courses"] else []:
+            manager = raw.get(f"/v2/users/{listed['id']}").raise_for_status().json()
+            truth.append((group["title"], manager["email"], manager["nps_score"], manager["is_instructor"]))
     assert sorted(rows, key=str) == sorted(truth, key=str) and len(truth) >= 3
 
 
@@ -151,6 +196,7 @@ def test_readme_first_command_prints_sandbox_users(tmp_path):
         (ROOT / "README.md").read_text()
 
 
+@pytest.mark.node
 def test_inspector_lists_and_renders_the_prompts(tmp_path):
     prompts = inspector(tmp_path, "--method", "prompts/list")["prompts"]
     assert {p["name"] for p in prompts} == {"audit_inactive_staff", "cohort_report"}
@@ -162,9 +208,8 @@ def test_inspector_lists_and_renders_the_prompts(tmp_path):
 
 
 @pytest.mark.anyio
-async def test_audit_workflow_through_discovery_mode_alone(tmp_path, school):
-    command = server_command("--exposure", "discovery", "--tags", "directory")
-    async with Client(StdioServerParameters(command=command[0], args=command[1:], env=clean_env(tmp_path))) as client:
+async def test_audit_workflow_through_discovery_mode_alone(tmp_path, standalone, raw):
+    async with standalone_server(tmp_path, standalone, "--exposure", "discovery", "--tags", "directory") as client:
         names = {t.name for t in (await client.list_tools()).tools}
         assert names == {"search_learn_worlds_tools", "describe_learn_worlds_tool", "run_learn_worlds_read_tool",
                          "run_learn_worlds_write_tool"}
@@ -192,6 +237,5 @@ async def test_audit_workflow_through_discovery_mode_alone(tmp_path, school):
     titles = {role["access_level"]: role["title"] for role in roles if not role.get("custom_role")}
     found = sorted((u["email"], titles[u["role"]["level"]]) for u in users
                    if u["role"]["level"] in ("admin", "instructor") and (u.get("last_login") or 0) < SINCE)
-    truth = sorted((u["email"], titles[u["role"]["level"]]) for u in school.users.values()
-                   if u["role"]["level"] in ("admin", "instructor") and (u["last_login"] or 0) < SINCE)
+    truth, _ = dormant_staff_truth(raw)
     assert found == truth and truth

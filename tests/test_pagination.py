@@ -106,3 +106,20 @@ def test_a_cursor_cannot_be_replayed_with_other_filters():
         pagination.plan_page(paging, pagination.fingerprint("t", {"query": {"a": 2}}), 20, cursor)
     with pytest.raises(ArgumentError, match="not a cursor this server handed out"):
         pagination.plan_page(paging, "x", 20, "garbage!")
+
+
+def test_an_answer_without_page_data_is_paged_through_not_cut_short():
+    paging = Paging(page_size=20, items_per_page=False)
+    print_ = pagination.fingerprint("t", {})
+    whole = list(range(30))
+    seen, cursor = [], None
+    while True:
+        plan = pagination.plan_page(paging, print_, 20, cursor)
+        assert plan.page == 1  # the one answer is the whole list: never ask for a page past it
+        page = pagination.slice_page(plan, whole, None)
+        seen += page.items
+        assert page.total == 30
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == whole

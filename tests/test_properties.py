@@ -47,9 +47,12 @@ def _typed(kind, schema):
     if kind == "string":
         return st.text(min_size=schema.get("minLength", 0), max_size=20)
     if kind == "array":
-        return st.lists(from_schema(schema.get("items", {})), max_size=3)
+        return st.lists(from_schema(schema.get("items", {})), max_size=3, unique=schema.get("uniqueItems", False))
     if kind == "object":
         properties = schema.get("properties", {})
+        if not properties and "propertyNames" in schema:  # a map such as custom_fields
+            keys = st.from_regex(schema["propertyNames"]["pattern"], fullmatch=True)
+            return st.dictionaries(keys, from_schema(schema.get("additionalProperties", {})), max_size=2)
         if not properties:
             return st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=2)
         required = set(schema.get("required", []))
@@ -59,10 +62,16 @@ def _typed(kind, schema):
     raise AssertionError(f"schema type {kind!r} has no strategy")
 
 
-def generated_schema(op):
-    """The input schema minus the cursor, whose only valid values are ones the server handed out."""
-    schema = json.loads(json.dumps(op.input_schema))
+def generated_schema(op, data=None):
+    """The input schema minus the cursor, whose only valid values are ones the server handed out.
+
+    With `data`, one of the schema's required groups (its anyOf) is drawn and made required.
+    """
+    schema = json.loads(json.dumps(op.validation_schema))
     schema["properties"].pop("next_cursor", None)
+    groups = schema.pop("anyOf", None)
+    if groups and data is not None:
+        schema["required"] = schema.get("required", []) + data.draw(st.sampled_from(groups))["required"]
     return schema
 
 
@@ -91,7 +100,7 @@ def path_segments(op):
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(data=st.data())
 def test_valid_arguments_reach_exactly_one_well_formed_request(op, data):
-    arguments = data.draw(from_schema(generated_schema(op)))
+    arguments = data.draw(from_schema(generated_schema(op, data)))
     result, requests = call(op, arguments)
     assert "Internal error" not in result.content[0].text
     if result.is_error:  # only a value the schema cannot express may fail, e.g. an empty id

@@ -115,6 +115,24 @@ def _op(**overrides):
     return op
 
 
+@pytest.mark.parametrize("change, named", [
+    ({"description": None}, "'description' must be a non-empty string"),
+    ({"description": ""}, "'description' must be a non-empty string"),
+    ({"params": None}, "'params' must be an object"),
+    ({"response": []}, "'response' must be an object"),
+    ({"kind": 3}, "'kind' must be a non-empty string"),
+])
+def test_an_operation_missing_a_key_is_a_load_error_not_dropped(change, named):
+    broken = {k: v for k, v in dict(_op(), **change).items() if v is not None}
+    with pytest.raises(RegistryError, match=f"x.json GET /v2/things/{{id}}: {re.escape(named)}"):
+        registry.parse_files(_file(_op(noun="other", path="/v2/other/{id}"), broken))
+
+
+def test_a_file_without_an_operations_list_is_a_load_error():
+    with pytest.raises(RegistryError, match="x.json: a file must be an object with an 'operations' list"):
+        registry.parse_files({"x.json": json.dumps({"area": "directory", "resource": "x"})})
+
+
 def test_a_name_collision_between_locations_fails_at_load_time():
     params = {"path": {"type": "object", "properties": {"id": {"type": "string"}}},
               "body": {"type": "object", "properties": {"id": {"type": "string"}}}}
@@ -132,12 +150,6 @@ def test_placeholders_must_match_path_params():
         registry.parse_files(_file(_op(path="/v2/things/{thing_id}")))
 
 
-def test_an_operation_without_description_or_schemas_yields_no_tool():
-    no_description = _op(description="")
-    no_params = {k: v for k, v in _op(noun="other").items() if k != "params"}
-    assert registry.parse_files(_file(no_description, no_params)) == []
-
-
 def test_adding_an_endpoint_is_a_data_change():
     ops = registry.parse_files(_file(_op(), _op(kind="custom", noun="things", action="archive", method="PUT",
                                              path="/v2/things/{id}/archive")))
@@ -153,11 +165,32 @@ def test_output_schema_accepts_nulls_and_fractional_seconds(operations):
     jsonschema.validate(sample, schema)
 
 
-def test_snapshot_of_every_tool_the_model_sees(operations):
-    """Every change to what the model sees shows up in review; UPDATE_SNAPSHOTS=1 rewrites it."""
+def snapshot_text(operations) -> str:
     current = [dict(op.tool(), http_method=op.method, path=op.path, kind=op.kind, tags=list(op.tags))
                for op in operations]
-    text = json.dumps(current, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
-    if os.environ.get("UPDATE_SNAPSHOTS") or not SNAPSHOT.exists():
-        SNAPSHOT.write_text(text, encoding="utf-8")
-    assert SNAPSHOT.read_text(encoding="utf-8") == text, "tool definitions changed: review, then UPDATE_SNAPSHOTS=1"
+    return json.dumps(current, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def check_snapshot(path: Path, text: str) -> None:
+    """Fail unless `path` holds `text`; with UPDATE_SNAPSHOTS=1 set, write it first (the reviewed change)."""
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
+        path.write_text(text, encoding="utf-8")
+    if not path.exists():
+        pytest.fail(f"{path.name} is missing: run `UPDATE_SNAPSHOTS=1 python -m pytest {__file__}` and commit it")
+    assert path.read_text(encoding="utf-8") == text, "tool definitions changed: review, then UPDATE_SNAPSHOTS=1"
+
+
+def test_snapshot_of_every_tool_the_model_sees(operations):
+    """Every change to what the model sees shows up in review; UPDATE_SNAPSHOTS=1 rewrites it."""
+    check_snapshot(SNAPSHOT, snapshot_text(operations))
+
+
+def test_a_missing_snapshot_fails_and_is_not_written(tmp_path, monkeypatch, operations):
+    monkeypatch.delenv("UPDATE_SNAPSHOTS", raising=False)
+    missing = tmp_path / "tools.json"
+    with pytest.raises(pytest.fail.Exception, match="tools.json is missing: run `UPDATE_SNAPSHOTS=1"):
+        check_snapshot(missing, snapshot_text(operations))
+    assert not missing.exists()
+    monkeypatch.setenv("UPDATE_SNAPSHOTS", "1")
+    check_snapshot(missing, snapshot_text(operations))
+    assert missing.read_text(encoding="utf-8") == snapshot_text(operations)

@@ -49,7 +49,7 @@ def main(
 
 
 
-from . import bundle, credentials, grant, install, serving  # noqa: E402,F401 - each registers its commands on `app`
+from . import bundle, credentials, grant, install, query, serving  # noqa: E402,F401 - each registers its commands on `app`
 
 
 def run() -> None:

@@ -65,6 +65,17 @@ KeepEmpty = Annotated[bool, typer.Option(
     help="Keep null and empty values in results (they are left out by default to save context).")]
 
 
+CacheDir = Annotated[Optional[str], typer.Option(
+    "--cache-dir", metavar="DIR", envvar="LEARNWORLDS_CACHE_DIR", show_envvar=True,
+    help="Keep the query tool's tables in a file in this folder (created owner-only) instead of in memory.")]
+CacheTtl = Annotated[str, typer.Option(
+    "--cache-ttl", metavar="DURATION", envvar="LEARNWORLDS_CACHE_TTL", show_envvar=True,
+    help="How long loaded tables answer queries before they load again: 30s, 15m, 2h.")]
+QueryWait = Annotated[float, typer.Option(
+    "--query-wait", metavar="SECONDS", envvar="LEARNWORLDS_QUERY_WAIT", show_envvar=True, min=1,
+    help="Seconds a query waits for its tables to load; past it, the answer reports progress and loading goes on.")]
+
+
 Exposure = Annotated[ExposureChoice, typer.Option(
     "--exposure", metavar="tools|discovery", envvar="LEARNWORLDS_EXPOSURE", show_envvar=True,
     help="tools: every selected tool is listed; discovery: four meta-tools search, describe and run them "

@@ -14,10 +14,10 @@ import typer
 from ..errors import CredentialsError
 from . import app
 from .help import Command
-from .options import (AllowedHosts, AllowPlainHttp, ApiUrl, AuditLogPath, DryRun, ExcludeTools, ExpiresAt, Exposure,
+from .options import (AllowedHosts, AllowPlainHttp, ApiUrl, AuditLogPath, CacheDir, CacheTtl, DryRun, ExcludeTools, ExpiresAt, Exposure,
                       ExposureChoice, Host, KeepEmpty, MaxResultBytes, MaxRetries, MaxWrites, Methods, Port, Profile,
-                      RateLimit, Sandbox, StateDir, Tags, TlsCert, TlsKey, Tools, Transport, TransportChoice, Ttl, expiry_from_flags,
-                      fail, fail_with, selected_operations)
+                      QueryWait, RateLimit, Sandbox, StateDir, Tags, TlsCert, TlsKey, Tools, Transport, TransportChoice,
+                      Ttl, expiry_from_flags, fail, fail_with, selected_operations)
 
 @app.command("list-tools")
 def list_tools(
@@ -91,6 +91,9 @@ def serve(
     allow_plain_http: AllowPlainHttp = False,
     allowed_hosts: AllowedHosts = None,
     state_dir: StateDir = None,
+    cache_dir: CacheDir = None,
+    cache_ttl: CacheTtl = "15m",
+    query_wait: QueryWait = 45.0,
 ) -> None:
     """Run the MCP server over stdio (what Claude Desktop and Claude Code start), or over HTTP for a team.
 
@@ -121,7 +124,8 @@ def serve(
         except OSError as exc:
             fail(f"--audit-log {audit_log}: cannot append to it ({exc.strerror or exc}); give the path of a "
                  "file in a folder you can write to", code=2)
-        runtime = Runtime(client, policy, max_result_bytes, keep_empty)
+        runtime = Runtime(client, policy, max_result_bytes, keep_empty,
+                          query_tool(operations, client, cache_dir, cache_ttl, query_wait, max_result_bytes))
         logging.getLogger("learnworlds_mcp").info("serving %d tools for %s", len(operations),
                                                   client.credentials.api_url)
         try:
@@ -143,6 +147,23 @@ def serve(
         finally:
             if audit:
                 audit.close()
+
+
+def query_tool(operations, client, cache_dir: str | None, cache_ttl: str, query_wait: float, max_result_bytes: int):
+    """The SQL query tool over the selection's tables (None when it has none), or exit 2 naming the bad flag."""
+    from ..policy import parse_ttl
+    from ..store import QueryTool
+
+    try:
+        ttl = parse_ttl(cache_ttl)
+    except ValueError as exc:
+        fail(f"--cache-ttl: {exc}", code=2)
+    try:
+        return QueryTool.build(operations, client, ttl=ttl, wait=query_wait, cache_dir=cache_dir,
+                               max_result_bytes=max_result_bytes)
+    except OSError as exc:
+        fail(f"--cache-dir {cache_dir}: cannot create the cache there ({exc.strerror or exc}); pick a folder you "
+             "can write to, or leave it out to keep tables in memory", code=2)
 
 
 def http_binding(host: str, port: int, tls_cert: str | None, tls_key: str | None, allow_plain_http: bool,

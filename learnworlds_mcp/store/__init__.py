@@ -1,0 +1,72 @@
+"""The SQL query tool: tables derived from the selected list operations, loaded into SQLite on demand.
+
+Public surface for the server, the CLI and prompts:
+    query_tool_present(operations)  whether a selection offers the query tool
+    table_columns(operations)       its tables and their columns
+    QueryTool.build(...)            the tool and its store for one server run (None when there are no tables)
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ..client import LearnWorldsClient
+from ..registry import Operation
+from .database import DEFAULT_TTL_SECONDS, DEFAULT_WAIT_SECONDS, MAX_ROWS, Store, progress_reporter
+from .tables import Table, tables_of
+from .tool import QUERY_TOOL, QueryOperation, operation_for, parse
+
+__all__ = ["QUERY_TOOL", "QueryOperation", "QueryTool", "Store", "progress_reporter", "query_tool_present",
+           "table_columns", "DEFAULT_TTL_SECONDS", "DEFAULT_WAIT_SECONDS"]
+
+
+def query_tool_present(operations: list[Operation]) -> bool:
+    """True when the selection keeps at least one list tool that can be a table."""
+    return bool(tables_of(operations))
+
+
+def table_columns(operations: list[Operation]) -> dict[str, list[str]]:
+    """{table name: column names} for the tables a selection yields."""
+    return {name: table.column_names for name, table in sorted(tables_of(operations).items())}
+
+
+class QueryTool:
+    """The query tool of one selection: its definition and the store behind it (shared by every view)."""
+
+    def __init__(self, tables: dict[str, Table], store: Store):
+        self.tables, self.store = tables, store
+        self.allowed = frozenset(tables)
+        self.operation = operation_for(tables)
+
+    def view(self, operations: list[Operation]) -> QueryTool | None:
+        """The tool as a narrower selection (a grant) sees it: only its tables, over the same store and loads."""
+        names = set(tables_of(operations)) & set(self.tables)
+        if names == set(self.tables):
+            return self
+        return QueryTool({n: self.tables[n] for n in names}, self.store) if names else None
+
+    @classmethod
+    def build(cls, operations: list[Operation], client: LearnWorldsClient, *, ttl: float = DEFAULT_TTL_SECONDS,
+              wait: float = DEFAULT_WAIT_SECONDS, cache_dir: str | os.PathLike | None = None,
+              max_result_bytes: int = 80_000, max_rows: int = MAX_ROWS) -> QueryTool | None:
+        """The tool for a selection, or None when the filters leave no table."""
+        tables = tables_of(operations)
+        if not tables:
+            return None
+        store = Store(tables, client, ttl=ttl, wait=wait, cache_dir=cache_dir, max_result_bytes=max_result_bytes,
+                      max_rows=max_rows)
+        return cls(tables, store)
+
+    async def call(self, arguments: dict[str, Any] | None) -> dict[str, Any]:
+        """Run the tool: column lists for `tables`, else the query's rows (or the loading status)."""
+        sql, refresh, which = parse(arguments)
+        if which:
+            return self.store.describe(which, self.allowed)
+        return await self.store.answer(sql, refresh, self.allowed)
+
+    def mark_stale(self, operation: Operation) -> list[str]:
+        return self.store.mark_stale(operation)
+
+    async def aclose(self) -> None:
+        await self.store.aclose()
