@@ -12,7 +12,7 @@ import json
 import os
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 _SENSITIVE = ("password", "secret", "token", "authorization")
 
@@ -34,7 +34,8 @@ def redact(arguments: Any, secrets: tuple[str, ...] = ()) -> Any:
 class AuditLog:
     """Appends records to a file created with mode 0600; each record is one write of one line."""
 
-    def __init__(self, path: str | Path, secrets: tuple[str, ...] = ()):
+    def __init__(self, path: str | Path, secrets: tuple[str, ...] | Callable[[], tuple[str, ...]] = ()):
+        """`secrets` may be a function, read at each record: tokens obtained later are masked too."""
         self.path = Path(path).expanduser()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # O_APPEND makes each single write land whole at the end, even from several calls at once.
@@ -56,10 +57,11 @@ class AuditLog:
     def record(self, **fields: Any) -> None:
         """Append one record; any keyword fields go in as they are (arguments are redacted)."""
         entry = {"time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), **self._fixed, **fields}
+        secrets = self._secrets() if callable(self._secrets) else self._secrets
         if "arguments" in entry:
-            entry["arguments"] = redact(entry["arguments"], self._secrets)
+            entry["arguments"] = redact(entry["arguments"], secrets)
         line = json.dumps(entry, separators=(",", ":"), ensure_ascii=False, default=str)
-        for secret in self._secrets:
+        for secret in secrets:
             if secret:
                 line = line.replace(secret, "***")
         os.write(self._fd, (line + "\n").encode())

@@ -8,21 +8,20 @@ a client secret when both are present. A secret is never read from the command l
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
-import json
+import logging
 import os
 import re
 import time
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 from . import profiles
 from .errors import CredentialsError
 
 LOGIN_HINT = "run `learnworlds-mcp auth login` (or set LEARNWORLDS_SCHOOL_URL, LEARNWORLDS_CLIENT_ID and LEARNWORLDS_ACCESS_TOKEN)"
-TOKEN_PATH = "/oauth2/access_token"
-REFRESH_MARGIN = 60.0
+MASK = "***"
 
 
 @dataclass
@@ -35,11 +34,49 @@ class Credentials:
     client_secret: str | None = field(default=None, repr=False)
     sources: dict[str, str] = field(default_factory=dict)
     expires_at: float | None = None
+    obtained: list[str] = field(default_factory=list, repr=False)  # tokens got from the client secret
 
     @property
     def secrets(self) -> tuple[str, ...]:
         """The values to mask wherever text leaves the process (too-short ones would mask ordinary words)."""
-        return tuple(s for s in (self.access_token, self.client_secret) if s and len(s) >= 8)
+        known = (self.access_token, self.client_secret, *self.obtained)
+        return tuple(sorted({s for s in known if s and len(s) >= 8}, key=len, reverse=True))
+
+    def remember(self, token: str) -> None:
+        """Note a token obtained by the exchange, so it is masked like the configured secrets."""
+        if token not in self.obtained:
+            self.obtained[:] = [*self.obtained[-3:], token]  # the current one and a few before it
+
+
+def mask(value: Any, secrets: tuple[str, ...]) -> Any:
+    """`value` (text, or JSON-like data) with every secret replaced by ***."""
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, MASK)
+        return value
+    if isinstance(value, dict):
+        return {mask(k, secrets): mask(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask(v, secrets) for v in value]
+    return value
+
+
+class SecretFilter(logging.Filter):
+    """A log handler filter that masks the credentials' secrets, configured or obtained, in every record."""
+
+    def __init__(self, credentials: Credentials):
+        super().__init__()
+        self.credentials = credentials
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        secrets = self.credentials.secrets
+        message = record.getMessage()
+        if record.exc_info:  # tracebacks quote arguments and bodies too
+            record.exc_text = mask(logging.Formatter().formatException(record.exc_info), secrets)
+            record.exc_info = None
+        record.msg, record.args = mask(message, secrets), None
+        return True
 
 
 def is_loopback(host: str) -> bool:
@@ -144,48 +181,3 @@ def _expire_if_due(name: str, stored: profiles.Profile) -> None:
     raise CredentialsError(f"profile {name!r} expired at {iso(stored.expires_at)} and its secret was deleted "
                            "from the keyring; ask the administrator for new access and run "
                            "`learnworlds-mcp auth login` again")
-
-
-class TokenSource:
-    """Hands out a valid access token: the fixed one, or one obtained and refreshed from a client secret."""
-
-    def __init__(self, credentials: Credentials):
-        self._credentials = credentials
-        self._token = credentials.access_token
-        self._expires_at = float("inf") if credentials.access_token else 0.0
-        self._lock = asyncio.Lock()
-
-    def invalidate(self) -> None:
-        """Forget an obtained token after a 401, so the next call fetches a fresh one."""
-        if self._credentials.client_secret and not self._credentials.access_token:
-            self._expires_at = 0.0
-
-    async def token(self, http) -> str:
-        if self._token and time.monotonic() < self._expires_at - REFRESH_MARGIN:
-            return self._token
-        async with self._lock:
-            if self._token and time.monotonic() < self._expires_at - REFRESH_MARGIN:
-                return self._token
-            await self._exchange(http)
-            return self._token
-
-    async def _exchange(self, http) -> None:
-        """The client-credentials grant: a form field `data` holding a JSON string (API-NOTES)."""
-        creds = self._credentials
-        payload = json.dumps({"client_id": creds.client_id, "client_secret": creds.client_secret,
-                              "grant_type": "client_credentials"})
-        response = await http.post(creds.api_url + TOKEN_PATH, data={"data": payload},
-                                   headers={"Lw-Client": creds.client_id})
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        token_data = body.get("tokenData") if isinstance(body, dict) else None
-        if response.status_code >= 400 or not body.get("success") or not isinstance(token_data, dict):
-            raise CredentialsError(
-                f"LearnWorlds refused the client secret (HTTP {response.status_code}); check the client id and "
-                "secret under Settings > Developers > API, then run `learnworlds-mcp auth login` again"
-            )
-        self._token = token_data["access_token"]
-        expires_in = float(token_data.get("expires_in") or 3600)
-        self._expires_at = time.monotonic() + expires_in

@@ -1,4 +1,10 @@
-"""The HTTP side: one httpx.AsyncClient per process, LearnWorlds headers, error bodies -> ApiError."""
+"""The only path to LearnWorlds: one httpx.AsyncClient per process, and every limit a request meets.
+
+In the order a request meets them: the rate budget (a slot in the school's window), the call's
+expiry (calls.CallContext, checked as the request leaves), then a total deadline over sending and
+reading, and byte ceilings on the answer (body.read_bounded). What comes back, or fails, is mapped
+to data or ApiError by failures.py.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,11 @@ from urllib.parse import quote
 if TYPE_CHECKING:  # httpx is imported at the first request: it costs ~80 ms of server start-up
     import httpx
 
-from .auth import Credentials, TokenSource
+    from .budget import SharedBudget
+
+from . import failures
+from .auth import Credentials
+from .body import ACCEPT_ENCODING, MAX_BODY_BYTES, read_bounded
 from .calls import CallContext, current_call
 from .errors import ApiError, ArgumentError
 from .limiter import RateLimiter
@@ -24,20 +34,11 @@ RETRY_STATUSES = frozenset({502, 503, 504})
 # our window keeps the school's own count under its limit.
 WINDOW_MARGIN = 0.25
 BACKOFF_BASE, BACKOFF_CAP = 0.5, 8.0
+DEADLINE_SECONDS = 60.0  # one request, from sending to the last byte of the answer
 
 sleep = asyncio.sleep  # module-level so tests can swap in virtual time
 
 log = logging.getLogger("learnworlds_mcp.client")
-
-
-_HINTS = {
-    400: "LearnWorlds rejected the request; check the arguments named in the message.",
-    401: "The access token was refused (wrong or expired). Create a new token or run `learnworlds-mcp auth login` again.",
-    403: "The API client lacks permission for this operation in the LearnWorlds admin panel.",
-    404: "Nothing found under that id; list the resource first to get a valid id (user ids also accept the email).",
-    422: "Fix the fields named in the message and call again.",
-    429: "Rate limit reached (30 requests per 10 s per school). Wait retry_after_seconds before calling again.",
-}
 
 
 def encode_segment(value: Any) -> str:
@@ -57,46 +58,20 @@ def build_path(template: str, values: dict[str, Any]) -> str:
     return path
 
 
-def error_message(body: Any) -> tuple[str, dict[str, Any]]:
-    """LearnWorlds' message and field details from any of its error body shapes."""
-    if not isinstance(body, dict):
-        return "", {}
-    parts: list[str] = []
-    details: dict[str, Any] = {}
-    errors = body.get("errors")
-    if isinstance(errors, list):
-        for item in errors:
-            if isinstance(item, dict):
-                context = item.get("context")
-                text = item.get("message") or item.get("code") or ""
-                parts.append(f"{context}: {text}" if context else str(text))
-            else:
-                parts.append(str(item))
-    for key in ("error", "message", "detail"):
-        if isinstance(body.get(key), str) and body[key] not in parts:
-            parts.insert(0, body[key])
-    validation = body.get("validation")  # RFC 7807-style bodies, as from mock servers and gateways
-    if isinstance(validation, list):
-        parts += [str(v.get("message")) for v in validation if isinstance(v, dict) and v.get("message")]
-    if isinstance(errors, dict):
-        details["fields"] = errors
-        parts += [f"{field}: {'; '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}"
-                  for field, msgs in errors.items()]
-    return ". ".join(p for p in parts if p), details
-
-
 class LearnWorldsClient:
-    """Sends requests to the LearnWorlds API through one shared limiter, retrying what is safe to repeat."""
+    """Sends requests to the LearnWorlds API through one shared budget, retrying what is safe to repeat."""
 
     def __init__(self, credentials: Credentials, *, timeout: float = 30.0,
                  transport: httpx.AsyncBaseTransport | None = None,
-                 limiter: RateLimiter | None = None, max_retries: int = 2):
+                 limiter: RateLimiter | SharedBudget | None = None, max_retries: int = 2,
+                 deadline: float = DEADLINE_SECONDS, max_body_bytes: int = MAX_BODY_BYTES):
         self.credentials = credentials
-        self.tokens = TokenSource(credentials)
         self.limiter = limiter or RateLimiter(RATE_LIMIT, RATE_WINDOW_SECONDS + WINDOW_MARGIN)
         self.max_retries = max_retries
+        self.deadline, self.max_body_bytes = deadline, max_body_bytes
         self._timeout, self._transport = timeout, transport
         self._http: httpx.AsyncClient | None = None
+        self.auth = None  # the token flow, made with the AsyncClient
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -104,11 +79,14 @@ class LearnWorldsClient:
         if self._http is None:
             import httpx
 
+            from .tokens import TokenAuth
+
+            self.auth = TokenAuth(self.credentials, self._fetch_plain)
             self._http = httpx.AsyncClient(
                 timeout=httpx.Timeout(self._timeout, connect=10.0),
-                transport=self._transport,
+                transport=self._transport, auth=self.auth, follow_redirects=False,
                 headers={"Lw-Client": self.credentials.client_id, "Accept": "application/json",
-                         "User-Agent": USER_AGENT},
+                         "Accept-Encoding": ACCEPT_ENCODING, "User-Agent": USER_AGENT},
             )
         return self._http
 
@@ -122,7 +100,8 @@ class LearnWorldsClient:
 
         Only requests that are safe to repeat (`retry_safe`: GET by default, and idempotent PUT or
         DELETE) are retried: after the window on a 429, with backoff on network errors and
-        502/503/504. A create or any other POST is never sent twice.
+        502/503/504. A create or any other POST is never sent twice; when its answer is lost, the
+        error says the outcome is unknown.
         """
         safe = method == "GET" if retry_safe is None else retry_safe
         context = current_call.get() or CallContext()  # a bare client (doctor, scripts): no expiry
@@ -138,6 +117,8 @@ class LearnWorldsClient:
                 if attempt >= self.max_retries or not self._retryable(exc, safe):
                     if exc.status == 429:
                         exc.details["rate_limit"] = self.rate_limit_facts()
+                    if exc.answer_lost and not safe:
+                        raise failures.unknown_outcome(exc, method) from exc
                     raise
                 delay = self._delay(exc, attempt)
                 attempt += 1
@@ -161,30 +142,47 @@ class LearnWorldsClient:
 
     async def _send_once(self, method: str, path: str, query: dict[str, Any] | None,
                          body: dict[str, Any] | None, context: CallContext) -> Any:
-        token = await self.tokens.token(self.http)
-        headers = {"Authorization": f"Bearer {token}"}
-        kwargs: dict[str, Any] = {"params": _query(query), "headers": headers}
+        kwargs: dict[str, Any] = {"params": _query(query)}
         if body is not None and method != "GET":
             kwargs["json"] = body
-        url = self.credentials.api_url + path
-        import httpx
-
-        await self.limiter.acquire()
-        context.leaving(method, path)  # after the budget's wait: expiry, the write's intent record, the count
+        request = self.http.build_request(method, self.credentials.api_url + path, **kwargs)
+        ticket = await self.limiter.acquire()
         try:
-            response = await self.http.request(method, url, **kwargs)
-        except httpx.TimeoutException as exc:
-            raise ApiError(f"LearnWorlds did not answer in time ({type(exc).__name__}); try again shortly.") from exc
-        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
-            raise ApiError(f"The connection to LearnWorlds broke off mid-answer ({type(exc).__name__}); "
-                           "try again shortly.") from exc
-        except httpx.HTTPError as exc:
-            raise ApiError(f"Could not reach LearnWorlds at {self.credentials.api_url}"
-                           f" ({type(exc).__name__}); check the school URL and the network.") from exc
-        context.stats.status = response.status_code
-        if response.status_code == 401:
-            self.tokens.invalidate()
-        return _parse(response)
+            context.leaving(method, path)  # after the budget's wait: expiry, the write's intent record, the count
+            status, response, content = await self._fetch(request)
+        finally:
+            self.limiter.settle(ticket)
+        context.stats.status = status
+        return failures.parse(response, content)
+
+    async def _fetch(self, request: httpx.Request, *, auth: bool = True) -> tuple[int, httpx.Response, bytes]:
+        """Send and read one request under the deadline and byte ceilings; failures become ApiError."""
+        try:
+            async with asyncio.timeout(self.deadline):
+                response = await self.http.send(request, stream=True, **({} if auth else {"auth": None}))
+                try:
+                    content = await read_bounded(response, self.max_body_bytes)
+                except ApiError as exc:
+                    raise failures.lost(exc)  # an answer came, but unreadable: the school may have acted
+                finally:
+                    await response.aclose()
+        except ApiError:
+            raise
+        except Exception as exc:
+            error = failures.transport_failure(exc, self.credentials.api_url, self.deadline)
+            if error is None:
+                raise
+            raise error from exc
+        return response.status_code, response, content
+
+    async def _fetch_plain(self, request: httpx.Request) -> tuple[int, bytes]:
+        """For the token exchange: the same deadline and ceilings, without the token flow."""
+        try:
+            status, _, content = await self._fetch(request, auth=False)
+        except ApiError as exc:
+            exc.answer_lost = False  # the exchange failed, so the request it was for never left
+            raise
+        return status, content
 
 
 def _query(query: dict[str, Any] | None) -> dict[str, Any]:
@@ -198,45 +196,4 @@ def _query(query: dict[str, Any] | None) -> dict[str, Any]:
     return out
 
 
-def _redirect(response: httpx.Response) -> ApiError:
-    """A 3xx is never success: the request was not carried out where we sent it, and we never follow it."""
-    status, location = response.status_code, response.headers.get("location", "")
-    where = f"to {location}" if location else "without a Location"
-    sent = str(response.request.url)
-    base = ""
-    if location.startswith(("https://", "http://")) and "/admin/api" in location:
-        base = location[:location.index("/admin/api") + len("/admin/api")]
-    fix = (f"set --api-url (or LEARNWORLDS_API_URL) to {base}, or the school URL to its address without "
-           "/admin/api" if base else "set the school URL (`learnworlds-mcp auth login`) or --api-url to the "
-           "school's own address, the one it answers on without redirecting")
-    return ApiError(f"LearnWorlds answered HTTP {status}, a redirect {where}, for {sent.split('?')[0]}: nothing "
-                    f"was done, and redirects are not followed (the token would go with them). Fix: {fix}.",
-                    status=status, details={"location": location})
 
-
-def _parse(response: httpx.Response) -> Any:
-    status = response.status_code
-    if 300 <= status < 400:
-        raise _redirect(response)
-    if status == 204 or not response.content:
-        if status < 400:
-            return {"success": True}
-        body: Any = None
-    else:
-        try:
-            body = response.json()
-        except ValueError:
-            if status < 400:
-                raise ApiError(f"LearnWorlds answered HTTP {status} with a body that is not JSON; try again shortly.",
-                               status=status) from None
-            body = None
-    if status < 400 and not (isinstance(body, dict) and body.get("success") is False):
-        return body
-    message, details = error_message(body)
-    if body is None:
-        message = f"the answer was not JSON ({response.headers.get('content-type', 'no content type')})"
-    details["status"] = status
-    hint = _HINTS.get(status) or ("LearnWorlds failed on its side; try again in a minute." if status >= 500
-                                  else "LearnWorlds reported a failure; check the arguments.")
-    raise ApiError(f"LearnWorlds answered HTTP {status}: {message or 'no message'}. {hint}",
-                   status=status, details=details)

@@ -182,9 +182,6 @@ class _Run:
             return Check(ACCEPTED, False, f"the {kind} was refused", fix=str(exc))
         except ApiError as exc:
             return Check(ACCEPTED, False, f"GET {PROBE_PATH}: {exc}", fix=_api_fix(exc.status))
-        except httpx.HTTPError as exc:  # the token exchange reports network errors unwrapped
-            return Check(ACCEPTED, False, f"obtaining a token failed ({type(exc).__name__}: {exc})",
-                         fix=NETWORK_FIX)
         finally:
             self._note_obtained_token(client)
             await client.aclose()
@@ -194,13 +191,9 @@ class _Run:
 
     def _note_obtained_token(self, client) -> None:
         """Remember a token obtained from a client secret: its lifetime to report, its text to hide."""
-        source = client.tokens
-        token = getattr(source, "_token", None)
-        if token and not self.credentials.access_token:
-            self.secrets.add(token)
-            expires = getattr(source, "_expires_at", None)
-            if isinstance(expires, float) and expires != float("inf"):
-                self.token_lifetime = expires - time.monotonic()
+        self.secrets.update(self.credentials.obtained)
+        if client.auth is not None and client.auth.lifetime is not None:
+            self.token_lifetime = client.auth.lifetime
 
     async def expiry(self) -> Check:
         creds = self.credentials

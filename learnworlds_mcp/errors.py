@@ -67,6 +67,7 @@ class ApiError(LearnWorldsMCPError):
         self.status = status
         self.details = details or {}
         self.method, self.path = method, path  # the request that failed, for logs and the audit
+        self.answer_lost = False  # sent, but no whole answer came back: the school may have acted
 
     @property
     def outcome_unknown(self) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import pagination, shaping
+from . import pagination, recovery, registry, shaping
 from .arguments import Request, validate
 from .client import LearnWorldsClient, build_path
 from .errors import ApiError
@@ -44,7 +44,7 @@ async def execute(operation: Operation, arguments: dict[str, Any] | None, runtim
     if runtime.store is not None and not operation.read_only:
         runtime.store.mark_stale(operation)  # before sending: a write that fails midway may still have landed
     safe = operation.read_only or (operation.method in ("PUT", "DELETE") and operation.idempotent)
-    send = _with_hints(operation, runtime.client.send)
+    send = _with_hints(operation, _with_check(operation, request, body, runtime.client.send))
     if not operation.paging:
         answer = await send(operation.method, path, request.query, body, retry_safe=safe)
         if operation.is_list:
@@ -76,7 +76,25 @@ def _with_hints(operation: Operation, send: Any) -> Any:
             hint = operation.hints.get(str(exc.status))
             if hint is None:
                 raise
-            raise ApiError(f"{exc} {hint}", status=exc.status, details=exc.details) from None
+            raise ApiError(f"{exc} {hint}", status=exc.status, details=exc.details, method=exc.method,
+                           path=exc.path) from None
+
+    return sending
+
+
+def _with_check(operation: Operation, request: Request, body: dict[str, Any] | None, send: Any) -> Any:
+    """`send`, naming the read that shows whether a write happened when its answer was lost."""
+    if operation.read_only:
+        return send
+
+    async def sending(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await send(*args, **kwargs)
+        except ApiError as exc:
+            if exc.outcome_unknown:
+                given = {"path": request.path, "query": request.query, "body": body or {}}
+                exc.args = (f"{exc} {recovery.check_hint(operation, given, registry.load())}",)
+            raise
 
     return sending
 

@@ -19,6 +19,7 @@ from mcp.shared.exceptions import MCPError
 from . import __version__, discovery, prompts
 from .discovery import Exposure
 from .audit import AuditLog
+from .auth import mask
 from .calls import open_call
 from .client import LearnWorldsClient
 from .errors import ApiError, ArgumentError, CredentialsError, PolicyError
@@ -163,11 +164,12 @@ async def run_tool(operation: Operation, arguments: dict[str, Any] | None, runti
     else:
         outcome = _ok(structured)
         kind = "dry_run" if structured.get("dry_run") is True else "ok"
-    if outcome.is_error:
-        text = outcome.content[0].text
-        for secret in runtime.client.credentials.secrets:
-            text = text.replace(secret, "***")
-        outcome.content[0].text = text
+    # Every credential, configured or obtained by the token exchange, is masked in what the model sees.
+    secrets = runtime.client.credentials.secrets
+    if any(secret in outcome.content[0].text for secret in secrets):  # the text holds all the structure does
+        outcome.content[0].text = mask(outcome.content[0].text, secrets)
+        if outcome.structured_content is not None:
+            outcome.structured_content = mask(outcome.structured_content, secrets)
     elapsed_ms = round((time.monotonic() - started) * 1000, 1)
     log.info("%s %s in %.0f ms", operation.name, kind, elapsed_ms)
     if audit is not None:

@@ -14,10 +14,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
+from learnworlds_mcp.limiter import SlidingWindow
+
 from . import (routes_commerce, routes_community, routes_directory, routes_groups,
                routes_learning, routes_progress)
 from .gate import Gate
-from .limiter import SlidingWindow
 from .replies import ReplyError
 from .school import School
 from .seed import build_school
@@ -117,7 +118,8 @@ def create_app(seed: int = 7, users: int = 2000, rate_limit: bool = True, *,
     """A sandbox school app; `clock` (monotonic seconds) drives the rate limit, tokens and jobs."""
     clock = clock or time.monotonic
     school = build_school(seed, users, clock)
-    limiter = SlidingWindow(clock, enabled=rate_limit)
+    # The school's own rule, 30 requests per 10 s, with the same window the client keeps.
+    limiter = SlidingWindow(30, 10.0, clock) if rate_limit else None
     api = (routes_directory.ROUTES + routes_groups.ROUTES + routes_learning.ROUTES
            + routes_progress.ROUTES + routes_commerce.ROUTES + routes_community.ROUTES)
     app = Starlette(

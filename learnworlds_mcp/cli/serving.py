@@ -114,16 +114,19 @@ def serve(
         import anyio
 
         from ..audit import AuditLog
+        from ..auth import SecretFilter
         from ..executor import Runtime
         from ..server import serve_stdio
 
         if client.credentials.expires_at is not None:
             policy.expires_at = min(filter(None, (policy.expires_at, client.credentials.expires_at)))
         try:
-            audit = AuditLog(audit_log, secrets=client.credentials.secrets) if audit_log else None
+            audit = AuditLog(audit_log, secrets=lambda: client.credentials.secrets) if audit_log else None
         except OSError as exc:
             fail(f"--audit-log {audit_log}: cannot append to it ({exc.strerror or exc}); give the path of a "
                  "file in a folder you can write to", code=2)
+        for handler in logging.getLogger().handlers:  # obtained tokens too, as they come
+            handler.addFilter(SecretFilter(client.credentials))
         runtime = Runtime(client, policy, max_result_bytes, keep_empty,
                           query_tool(operations, client, cache_dir, cache_ttl, query_wait, max_result_bytes))
         logging.getLogger("learnworlds_mcp").info("serving %d tools for %s", len(operations),
@@ -221,10 +224,9 @@ def school_client(profile: str, api_url: str | None, sandbox: bool, rate_limit: 
     how to set them up, where a host would otherwise only show "failed to connect".
     """
     from .. import auth
+    from ..budget import budget_for
     from ..client import RATE_WINDOW_SECONDS, WINDOW_MARGIN, LearnWorldsClient
-    from ..limiter import RateLimiter
 
-    limiter = RateLimiter(rate_limit, RATE_WINDOW_SECONDS + WINDOW_MARGIN)
     with school_environment(api_url, sandbox) as env:
         try:
             credentials = auth.resolve(profile, env, origin_of(sandbox))
@@ -235,9 +237,11 @@ def school_client(profile: str, api_url: str | None, sandbox: bool, rate_limit: 
 
             message = setup_message(str(exc), profile)
             logging.getLogger("learnworlds_mcp").warning("%s", message)
-            yield UnconfiguredClient(message, limiter=limiter, max_retries=max_retries)
+            yield UnconfiguredClient(message, max_retries=max_retries)
             return
-        yield LearnWorldsClient(credentials, limiter=limiter, max_retries=max_retries)
+        # One budget per school, shared with every other process on this machine that calls it.
+        budget = budget_for(credentials.api_url, credentials.client_id, rate_limit, RATE_WINDOW_SECONDS + WINDOW_MARGIN)
+        yield LearnWorldsClient(credentials, limiter=budget, max_retries=max_retries)
 
 
 def parse_arguments(pairs: list[str], as_json: str | None) -> dict:
