@@ -78,7 +78,10 @@ class Spread:
         return f"{self.median:.1f} MB ({self.low:.1f}-{self.high:.1f})"
 
 
-def verdict(met: bool) -> str:
+def verdict(met: bool, unreachable: str | None = None) -> str:
+    """PASS or MISS; a target no implementation could meet here says why instead of a bare MISS."""
+    if unreachable and not met:
+        return f"MISS, cannot be met here: {unreachable}"
     return "PASS" if met else "MISS"
 
 
