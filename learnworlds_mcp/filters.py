@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from .errors import SelectionError
-from .registry import KINDS, Operation
+from .registry import KINDS, QUERY_TOOL, Operation
 
 METHOD_GROUPS = ("read", "write")
 METHOD_VALUES = METHOD_GROUPS + KINDS
@@ -49,6 +49,10 @@ class Selection:
         return (op.kind in wanted or ("read" in wanted and op.read_only)
                 or ("write" in wanted and not op.read_only))
 
+    def offers_query_tool(self) -> bool:
+        """The SQL query tool follows the list tools it reads, unless excluded or left out of a --tools list."""
+        return QUERY_TOOL not in self.exclude_tools and (not self.tools or QUERY_TOOL in self.tools)
+
     def describe(self) -> str:
         parts = [f"--{flag.replace('_', '-')} {','.join(values)}" for flag, values in
                  (("methods", self.methods), ("tags", self.tags), ("tools", self.tools),
@@ -80,7 +84,7 @@ def _unknown_tools(given: Iterable[str], names: Iterable[str]) -> str | None:
 
 def select(operations: list[Operation], selection: Selection) -> list[Operation]:
     """The operations the selection keeps; SelectionError for unknown names or an empty result."""
-    names = [op.name for op in operations]
+    names = [op.name for op in operations] + [QUERY_TOOL]
     tags = {t for op in operations for t in op.tags}
     problems = [p for p in (
         _unknown("method", selection.methods, METHOD_VALUES),

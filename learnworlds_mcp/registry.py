@@ -32,6 +32,10 @@ _NAME_RULES = {
 }
 
 
+# The SQL query tool (learnworlds_mcp.store) is no operation of a file, but filters name it like one.
+QUERY_TOOL = "query_learn_worlds_data"
+
+
 def tool_name(kind: str, noun: str, action: str | None = None) -> str:
     """Apply the one naming rule to an operation's kind, noun and action."""
     return _NAME_RULES[kind].format(noun=noun, action=action)

@@ -113,6 +113,8 @@ def server_for(grant: Grant, operations: list[Operation], runtime: Runtime, audi
     every call, and the audit log names it on every record. stdio and HTTP both build their servers here."""
     chosen = select(operations, grant.selection)
     runtime = dataclasses.replace(runtime, policy=grant.policy)
+    if not grant.selection.offers_query_tool():
+        runtime = dataclasses.replace(runtime, store=None)
     return build_server(chosen, runtime, audit.bind(grant=grant.name) if audit else None, exposure)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from learnworlds_mcp.filters import Selection, select
 from learnworlds_mcp.registry import Operation, load, model_visible_bytes
+from learnworlds_mcp.store import with_query_tool
 
 AREAS = ("directory", "learning", "commerce", "community", "reporting")
 SELECTIONS = [("all tools", Selection()), ("--methods read", Selection(methods=("read",))),
@@ -22,7 +23,7 @@ MARKERS = {"tools": ("<!-- tools:start -->", "<!-- tools:end -->"),
 
 def tools_table(operations: list[Operation] | None = None) -> str:
     rows = ["| tool | kind | tags | what it does |", "|---|---|---|---|"]
-    for op in operations or load():
+    for op in operations or with_query_tool(load()):
         rows.append(f"| `{op.name}` | {op.kind} | {', '.join(op.tags)} | {op.summary.replace('|', '/')} |")
     return "\n".join(rows)
 
@@ -31,7 +32,7 @@ def measure(selection: Selection) -> tuple[int, int, int]:
     """(tools, model-visible bytes, wire bytes of the whole tools/list result) for a selection."""
     import mcp_types as types
 
-    tools = [op.tool() for op in select(load(), selection)]
+    tools = [op.tool() for op in with_query_tool(select(load(), selection))]
     visible = sum(model_visible_bytes(tool) for tool in tools)
     result = types.ListToolsResult(tools=[types.Tool.model_validate(tool) for tool in tools])
     return len(tools), visible, len(result.model_dump_json(by_alias=True, exclude_none=True).encode())

@@ -68,7 +68,7 @@ async def query(mcp, sql, **extra):
 
 @pytest.mark.parametrize("selection, tables", [
     (Selection(tags=("groups",)), {"groups"}),
-    (Selection(tools=("list_all_learn_worlds_users", "get_single_learn_worlds_user_by_id")), {"users"}),
+    (Selection(tools=("list_all_learn_worlds_users", "get_single_learn_worlds_user_by_id", QUERY_TOOL)), {"users"}),
     (Selection(tags=("directory",), methods=("read",)), {"groups", "roles", "users", "user_segments"}),
     (Selection(exclude_tools=("list_all_learn_worlds_users",), tags=("users",)), set()),
     (Selection(methods=("write",)), set()),
@@ -381,3 +381,45 @@ async def test_a_narrower_grant_sees_only_its_own_tables_over_the_shared_store(s
         assert not error and result["rows"][0][0] == len(sandbox.school.groups)
         described = (await mcp.call_tool(QUERY_TOOL, {"tables": "*"})).structured_content
         assert list(described["tables"]) == ["groups"]
+
+
+# ---- the query command ----------------------------------------------------------------------------
+
+def test_the_query_command_prints_csv_and_fails_clearly():
+    from typer.testing import CliRunner
+
+    from learnworlds_mcp.cli import app
+
+    runner = CliRunner()
+    done = runner.invoke(app, ["query", "SELECT id, title FROM groups ORDER BY id LIMIT 2", "--sandbox",
+                               "--format", "csv"])
+    assert done.exit_code == 0, done.output
+    lines = done.stdout.strip().splitlines()
+    assert lines[0] == "id,title" and len(lines) == 3
+    done = runner.invoke(app, ["query", "SELECT nope FROM groups", "--sandbox"])
+    assert done.exit_code == 1 and "no column 'nope'" in done.output and "title" in done.output
+    done = runner.invoke(app, ["query", "SELECT 1", "--format", "xml"])
+    assert done.exit_code == 2 and "--format" in done.output
+    done = runner.invoke(app, ["query", "SELECT 1", "--methods", "write"])
+    assert done.exit_code == 2
+
+
+@pytest.mark.parametrize("selection, offered", [
+    (Selection(tags=("groups",)), True),
+    (Selection(tags=("groups",), exclude_tools=(QUERY_TOOL,)), False),
+    (Selection(tools=("list_all_learn_worlds_groups",)), False),  # an allow list names every tool it wants
+    (Selection(tools=("list_all_learn_worlds_groups", QUERY_TOOL)), True),
+    (Selection(tools=(QUERY_TOOL, "create_a_learn_worlds_user")), False),  # no list tool, no table
+])
+def test_the_query_tool_can_be_excluded_or_named_like_any_tool(sandbox, selection, offered):
+    from learnworlds_mcp.policy import Grant, Policy
+    from learnworlds_mcp.server import server_for
+
+    runtime, operations = make_runtime(sandbox)
+
+    async def names():
+        async with Client(server_for(Grant("g", selection, Policy()), operations, runtime)) as mcp:
+            return {t.name for t in (await mcp.list_tools()).tools}
+
+    assert (QUERY_TOOL in anyio.run(names)) == offered
+    assert query_tool_present(select(load(), selection), selection) == offered

@@ -49,6 +49,13 @@ def query(
         fail("give a query, e.g. learnworlds-mcp query \"SELECT count(*) FROM users\" --sandbox, "
              "or --tables '*' to see the tables", code=2)
     operations = selected_operations(methods, tags, tools, exclude_tools)
+    from ..filters import Selection, split_list
+    from ..store import query_tool_present
+
+    selection = Selection(split_list(methods), split_list(tags), split_list(tools), split_list(exclude_tools))
+    if not query_tool_present(operations, selection):
+        fail("the filters leave out the query tool, or every list tool it reads (use --tags or --tools with a "
+             "list tool such as list_all_learn_worlds_users, and no --methods write)", code=2)
     arguments = {"tables": tables} if tables else {"sql": sql, "refresh": refresh}
     with school_client(profile, api_url, sandbox, rate_limit, max_retries) as client:
         import anyio
@@ -56,8 +63,6 @@ def query(
         from ..executor import Runtime
 
         tool = query_tool(operations, client, cache_dir, cache_ttl, WAIT_SECONDS, max_result_bytes)
-        if tool is None:
-            fail("the filters leave no list tool that can be a table; drop --methods write or add a read tag", code=2)
         tool.store.max_rows = max_rows
         runtime = Runtime(client, make_policy(None, None, False, None), max_result_bytes, store=tool)
         result = anyio.run(_run, operations, runtime, arguments)

@@ -30,6 +30,11 @@ def list_tools(
 ) -> None:
     """List the tools a server with these filters would offer. Needs no credentials."""
     operations = selected_operations(methods, tags, tools, exclude_tools)
+    from ..filters import Selection, split_list
+    from ..store import with_query_tool
+
+    selection = Selection(split_list(methods), split_list(tags), split_list(tools), split_list(exclude_tools))
+    operations = with_query_tool(operations, selection)  # the server lists the SQL query tool beside them
     if exposure is ExposureChoice.DISCOVERY:
         from ..discovery import meta_tools
         from ..registry import model_visible_bytes
@@ -154,6 +159,8 @@ def serve(
 
 def query_tool(operations, client, cache_dir: str | None, cache_ttl: str, query_wait: float, max_result_bytes: int):
     """The SQL query tool over the selection's tables (None when it has none), or exit 2 naming the bad flag."""
+    import sqlite3
+
     from ..policy import parse_ttl
     from ..store import QueryTool
 
@@ -167,6 +174,9 @@ def query_tool(operations, client, cache_dir: str | None, cache_ttl: str, query_
     except OSError as exc:
         fail(f"--cache-dir {cache_dir}: cannot create the cache there ({exc.strerror or exc}); pick a folder you "
              "can write to, or leave it out to keep tables in memory", code=2)
+    except sqlite3.Error as exc:
+        fail(f"--cache-dir {cache_dir}: the school's cache file there is not usable ({exc}); delete the "
+             "school-*.sqlite3 file in it, or leave --cache-dir out to keep tables in memory", code=2)
 
 
 def http_binding(host: str, port: int, tls_cert: str | None, tls_key: str | None, allow_plain_http: bool,

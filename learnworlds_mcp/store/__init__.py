@@ -2,6 +2,7 @@
 
 Public surface for the server, the CLI and prompts:
     query_tool_present(operations)  whether a selection offers the query tool
+    with_query_tool(operations)     the selection as a server lists it (the query tool last)
     table_columns(operations)       its tables and their columns
     QueryTool.build(...)            the tool and its store for one server run (None when there are no tables)
 """
@@ -12,18 +13,27 @@ import os
 from typing import Any
 
 from ..client import LearnWorldsClient
+from ..filters import Selection
 from ..registry import Operation
 from .database import DEFAULT_TTL_SECONDS, DEFAULT_WAIT_SECONDS, MAX_ROWS, Store, progress_reporter
 from .tables import Table, tables_of
 from .tool import QUERY_TOOL, QueryOperation, operation_for, parse
 
 __all__ = ["QUERY_TOOL", "QueryOperation", "QueryTool", "Store", "progress_reporter", "query_tool_present",
-           "table_columns", "DEFAULT_TTL_SECONDS", "DEFAULT_WAIT_SECONDS"]
+           "table_columns", "with_query_tool", "DEFAULT_TTL_SECONDS", "DEFAULT_WAIT_SECONDS"]
 
 
-def query_tool_present(operations: list[Operation]) -> bool:
-    """True when the selection keeps at least one list tool that can be a table."""
-    return bool(tables_of(operations))
+def query_tool_present(operations: list[Operation], selection: Selection | None = None) -> bool:
+    """True when the selected operations include a list tool that can be a table (and `selection`, if
+    given, does not exclude the query tool or leave it out of its --tools list)."""
+    return bool(tables_of(operations)) and (selection is None or selection.offers_query_tool())
+
+
+def with_query_tool(operations: list[Operation], selection: Selection | None = None) -> list[Operation]:
+    """The operations a server lists for this selection: the selected ones, then the query tool if offered."""
+    if not query_tool_present(operations, selection):
+        return list(operations)
+    return [*operations, operation_for(tables_of(operations))]
 
 
 def table_columns(operations: list[Operation]) -> dict[str, list[str]]:

@@ -25,10 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from ..client import LearnWorldsClient
+from ..errors import ApiError
 from ..policy import iso
 from ..registry import Operation
 from . import safety
-from .loader import Progress, create_sql, fill, quote
+from .loader import LoadError, Progress, create_sql, fill, quote
 from .tables import Table
 
 log = logging.getLogger("learnworlds_mcp.store")
@@ -155,6 +156,11 @@ class Store:
             state.as_of, state.rows = started, rows
             state.stale = state.writes != writes
             log.info("loaded %s: %d rows in %d pages", name, rows, load.progress.pages_done)
+        except ApiError as exc:
+            raise type(exc)(f"Loading the {name} table failed, nothing of it was kept: {exc}", status=exc.status,
+                            details=exc.details) from exc
+        except sqlite3.Error as exc:
+            raise LoadError(f"Loading the {name} table failed: the store could not keep its rows ({exc}).") from exc
         finally:
             state.load = None
             if self.writer.in_transaction:

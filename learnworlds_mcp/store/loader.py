@@ -14,14 +14,14 @@ from typing import Any
 
 from .. import pagination
 from ..client import LearnWorldsClient
-from ..errors import LearnWorldsMCPError
+from ..errors import ApiError
 from .tables import SWITCH_PREFIX, Table
 
 MAX_PAGES = 5_000  # an upstream that claims more pages than this is not answered whole
 MAX_ROWS = 1_000_000
 
 
-class LoadError(LearnWorldsMCPError):
+class LoadError(ApiError):
     """A table could not be loaded whole; nothing of it was kept."""
 
 

@@ -7,10 +7,8 @@ from functools import cached_property
 from typing import Any
 
 from ..errors import ArgumentError
-from ..registry import Operation, model_visible_bytes
+from ..registry import QUERY_TOOL, Operation, model_visible_bytes
 from .tables import Table
-
-QUERY_TOOL = "query_learn_worlds_data"
 MAX_DEFINITION_BYTES = 3_000
 
 INPUT_SCHEMA = {
