@@ -41,7 +41,8 @@ def spec() -> dict[str, Any]:
     return json.loads(prism.SPEC.read_text(encoding="utf-8"))
 
 
-def _resolve(node: Any) -> Any:
+def resolve(node: Any) -> Any:
+    """Follow the fixture's local $refs until a real node."""
     for _ in range(20):
         if not (isinstance(node, dict) and "$ref" in node):
             return node
@@ -63,7 +64,7 @@ def _types(declared: Any) -> list[str]:
 
 def strictify(schema: Any, depth: int = 0) -> Any:
     """A self-contained strict copy of an official schema: refs inlined, undeclared fields refused."""
-    schema = _resolve(schema)
+    schema = resolve(schema)
     if not isinstance(schema, dict) or depth > 12:
         return {}
     out: dict[str, Any] = {}
@@ -151,7 +152,7 @@ def official_response(method: str, path: str) -> tuple[dict[str, Any], list[Any]
 def _documented(method: str, path: str) -> tuple[dict[str, Any], list[Any]]:
     responses = _operation_node(method, path)["responses"]
     code = next((c for c in responses if SUCCESS.match(c)), None)
-    media = _resolve(responses[code]).get("content", {}).get("application/json", {}) if code else {}
+    media = resolve(responses[code]).get("content", {}).get("application/json", {}) if code else {}
     examples = [e.get("value") for e in media.get("examples", {}).values() if isinstance(e, dict) and "value" in e]
     return strictify(media.get("schema", {})), examples
 

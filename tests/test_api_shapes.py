@@ -17,7 +17,7 @@ from learnworlds_mcp.errors import ApiError, ArgumentError
 from learnworlds_mcp.executor import Runtime, execute
 from learnworlds_mcp.registry import load
 from learnworlds_sandbox import SANDBOX_ACCESS_TOKEN, SANDBOX_CLIENT_ID, create_app
-from tests import prism, tooling
+from tests import prism, strict, tooling
 
 BY_NAME = {op.name: op for op in load()}
 # Where a tool deliberately differs from the export's parameters, and why.
@@ -38,32 +38,20 @@ def spec() -> dict[str, Any]:
     return json.loads(prism.SPEC.read_text(encoding="utf-8"))
 
 
-def resolve(spec: dict[str, Any], node: Any) -> Any:
-    """Follow local $refs until a real node."""
-    for _ in range(10):
-        if not (isinstance(node, dict) and "$ref" in node):
-            return node
-        target = spec
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    raise AssertionError("a $ref chain longer than 10")
-
-
 def documented(spec: dict[str, Any], method: str, path: str, paged: bool) -> dict[str, dict[str, Any]]:
     """{"query": {name: schema}, "body": {name: schema}} the export gives one operation (paging left out
     where our tool replaces it with limit and next_cursor)."""
     shape = re.sub(r"\{[^}]+\}", "{}", path)
     item = next(v for p, v in spec["paths"].items() if re.sub(r"\{[^}]+\}", "{}", p) == shape)
     operation = item[method.lower()]
-    parameters = [resolve(spec, p) for p in operation.get("parameters", []) + item.get("parameters", [])]
+    parameters = [strict.resolve(p) for p in operation.get("parameters", []) + item.get("parameters", [])]
     hidden = ("page", "items_per_page") if paged else ()
-    query = {p["name"]: resolve(spec, p.get("schema", {})) for p in parameters
+    query = {p["name"]: strict.resolve(p.get("schema", {})) for p in parameters
              if p.get("in") == "query" and p["name"] not in hidden}
     body: dict[str, Any] = {}
     if "requestBody" in operation:
-        schema = resolve(spec, resolve(spec, operation["requestBody"])["content"]["application/json"].get("schema", {}))
-        body = {k: resolve(spec, v) for k, v in schema.get("properties", {}).items()}
+        schema = strict.resolve(strict.resolve(operation["requestBody"])["content"]["application/json"].get("schema", {}))
+        body = {k: strict.resolve(v) for k, v in schema.get("properties", {}).items()}
     return {"query": query, "body": body}
 
 
@@ -88,6 +76,13 @@ def test_a_tool_takes_exactly_the_export_s_parameters_with_their_types_and_enums
                 continue
             assert not types(official) or types(mine) == types(official), f"{name}: {types(mine)} vs {types(official)}"
             assert set(mine.get("enum", [])) == set(official.get("enum", [])), f"{name}: enums differ"
+
+
+def test_a_new_section_takes_the_fields_and_requirements_of_the_export_s_section_model(spec):
+    model = spec["components"]["schemas"]["SectionRequestModel"]
+    body = BY_NAME["create_a_learn_worlds_course_section"].params["body"]
+    assert set(body["properties"]) == set(model["properties"]) and set(body["required"]) == set(model["required"])
+    assert body["properties"]["access"]["enum"] == model["properties"]["access"]["enum"]
 
 
 def test_a_certificate_is_reissued_with_a_date_alone_or_the_form_alone():

@@ -423,3 +423,41 @@ def test_the_query_tool_can_be_excluded_or_named_like_any_tool(sandbox, selectio
 
     assert (QUERY_TOOL in anyio.run(names)) == offered
     assert query_tool_present(select(load(), selection), selection) == offered
+
+
+@pytest.mark.anyio
+async def test_a_failed_load_is_a_tool_error_naming_the_table_and_keeps_nothing():
+    def answer(request):
+        if request.url.params.get("page") == "2":
+            return httpx.Response(403, json={"error": "Forbidden"})
+        users = [{"id": f"u{i}", "is_suspended": False} for i in range(200)]
+        return httpx.Response(200, json={"data": users, "meta": {"page": 1, "totalPages": 3}})
+
+    creds = Credentials(api_url="http://school.test/admin/api", client_id="c", access_token="t")
+    client = LearnWorldsClient(creds, transport=httpx.MockTransport(answer))
+    runtime = Runtime(client, store=QueryTool.build(load(), client))
+    async with Client(build_server(load(), runtime)) as mcp:
+        error, result = await query(mcp, "SELECT count(*) FROM users")
+        assert error and "Loading the users table failed" in result["error"] and "403" in result["error"]
+    store = runtime.store.store
+    assert store.state["users"].as_of is None
+    assert store.writer.execute("SELECT count(*) FROM users").fetchone() == (0,)
+    assert [r for r in store.writer.execute("SELECT name FROM sqlite_master") if r[0].startswith("_staging")] == []
+
+
+def test_an_unusable_cache_file_stops_with_the_flag_and_the_fix(tmp_path):
+    import hashlib
+
+    import typer
+
+    from learnworlds_mcp.cli.serving import query_tool
+
+    url = "http://school.test/admin/api"
+    tmp_path.joinpath(f"school-{hashlib.sha256(url.encode()).hexdigest()[:16]}.sqlite3").write_bytes(b"not sqlite" * 50)
+    creds = Credentials(api_url=url, client_id="c", access_token="t")
+    with pytest.raises(typer.Exit) as stopped:
+        query_tool(load(), LearnWorldsClient(creds), str(tmp_path), "15m", 45, 80_000)
+    assert stopped.value.exit_code == 2
+    with pytest.raises(typer.Exit) as stopped:
+        query_tool(load(), LearnWorldsClient(creds), None, "15 minutes", 45, 80_000)
+    assert stopped.value.exit_code == 2

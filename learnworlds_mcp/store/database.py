@@ -133,6 +133,7 @@ class Store:
             state.load = Load(starter=caller)
             state.load.task = asyncio.get_running_loop().create_task(self._load(name, state.load),
                                                                     name=f"load {name}")
+            state.load.task.add_done_callback(_log_failure)
         return state.load
 
     async def _load(self, name: str, load: Load) -> None:
@@ -197,7 +198,10 @@ class Store:
                 load.waiters -= 1
                 load.listeners.discard(report)
         for task in done:
-            if not task.cancelled() and task.exception() is not None:
+            if task.cancelled():
+                raise LoadError("Loading was stopped before it finished (the server is shutting down, or the call "
+                                "that started it was cancelled); call again to load the tables.")
+            if task.exception() is not None:
                 raise task.exception()
         return len(done) == len(loads)
 
@@ -314,6 +318,12 @@ class Store:
                 state.load.task.cancel()
         self.reader.close()
         self.writer.close()
+
+
+def _log_failure(task: asyncio.Task) -> None:
+    """Log a load that failed with no call left waiting for it; the next query that needs the table retries."""
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("%s failed: %s", task.get_name(), task.exception())
 
 
 def _cell(value: Any) -> Any:
