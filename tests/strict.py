@@ -20,7 +20,7 @@ from jsonschema import Draft202012Validator
 from tests import prism
 
 # Known deviations of real LearnWorlds answers, which the official examples show too.
-NULL_ANYWHERE = True  # null where a string, number, object or array is declared
+NULL_FOR_STRINGS = True  # null where a string is declared
 FRACTIONAL_SECONDS = True  # a fractional number where an integer is declared (Unix seconds)
 CUSTOM_FIELD_KEYS = r"^cf_[A-Za-z0-9_]+$"  # a user's custom fields ride along as cf_<name> keys
 # Where the sandbox school answers differently from the official schemas and examples, and why.
@@ -55,7 +55,7 @@ def resolve(node: Any) -> Any:
 
 def _types(declared: Any) -> list[str]:
     kinds = set(declared if isinstance(declared, list) else [declared])
-    if NULL_ANYWHERE:
+    if NULL_FOR_STRINGS and "string" in kinds:
         kinds.add("null")
     if FRACTIONAL_SECONDS and "integer" in kinds:
         kinds.add("number")
@@ -79,7 +79,7 @@ def strictify(schema: Any, depth: int = 0) -> Any:
             out[key] = [strictify(child, depth + 1) for child in value]
         elif key == "type":
             out[key] = _types(value)
-        elif key == "enum" and NULL_ANYWHERE:
+        elif key == "enum" and NULL_FOR_STRINGS and all(isinstance(v, str) for v in value):
             out[key] = list(value) + [None]
         elif key == "required":
             continue  # shaping drops empty values, and a field may be absent from a real answer
