@@ -173,6 +173,9 @@ def item_schema(schema: dict[str, Any], items_path: str) -> dict[str, Any] | Non
     return node.get("items") if isinstance(node, dict) else None
 
 
+ENVELOPE_NOTES = ("truncated", "member_text")  # a cut to the byte budget; member-written text inside
+
+
 def result_errors(operation: Any, structured: Any) -> list[str]:
     """Strict check of a tool's structured result against the official schema of its LearnWorlds answer.
 
@@ -182,13 +185,16 @@ def result_errors(operation: Any, structured: Any) -> list[str]:
     schema, _ = official_response(operation.method, operation.path)
     if not schema:
         return []
+    if isinstance(structured, dict) and not operation.is_list:  # our envelope notes are not LearnWorlds fields
+        structured = {k: v for k, v in structured.items() if k not in ENVELOPE_NOTES}
     if operation.is_list:
         items = item_schema(schema, operation.items_path)
         if items is None:
             return []
         wrapper = {"type": "object", "additionalProperties": False, "properties": {
             "result": {"type": "array", "items": items}, "next_cursor": {"type": ["string", "null"]},
-            "total": {"type": ["integer", "null"]}}}
+            "total": {"type": ["integer", "null"]},
+            **{note: {"type": "string"} for note in ENVELOPE_NOTES}}}
         return errors(wrapper, structured)
     if schema.get("type") and "object" not in schema["type"]:
         return errors({"type": "object", "properties": {"result": schema}, "additionalProperties": False}, structured)

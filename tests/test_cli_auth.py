@@ -50,7 +50,7 @@ def test_status_shows_what_is_set_beside_what_is_not(monkeypatch):
 @pytest.mark.parametrize("url", ["not a url", "https://not a url", "https://exa mple.com", "https://ex_ample.com/"])
 def test_a_school_url_that_is_not_a_url_is_refused_before_anything_is_stored_or_asked(url, isolated):
     result = run("auth", "login", "--school-url", url, "--client-id", "c", input=SECRET + "\n")
-    assert result.exit_code == 2 and "--school-url" in result.output and "is not an http(s) URL" in result.output
+    assert result.exit_code == 2 and "--school-url" in result.output and "e.g. https://myschool" in result.output
     assert "input hidden" not in result.output
     assert isolated.store == {} and not profiles.config_path().exists()
 
