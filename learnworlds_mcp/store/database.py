@@ -22,15 +22,17 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..client import LearnWorldsClient
 from ..errors import ApiError
 from ..policy import iso
 from ..registry import Operation
 from . import safety
 from .loader import LoadError, Progress, create_sql, fill, quote
 from .tables import Table
+
+if TYPE_CHECKING:  # the client (and auth, profiles, pydantic behind it) loads only when a server runs
+    from ..client import LearnWorldsClient
 
 log = logging.getLogger("learnworlds_mcp.store")
 
