@@ -48,10 +48,14 @@ class SlidingWindow:
         self.events.append(self.clock())  # every stamp is <= now, so the log stays in order
 
     def fill(self) -> None:
-        """Treat the whole window as used from now (after a 429: others share the school's budget)."""
+        """Treat the whole window as used from now, for a full window (after a 429).
+
+        The school counts other clients' requests too, which this log never saw: after its refusal,
+        the only wait known to be enough is a whole window.
+        """
         now = self.clock()
         self._trim(now)
-        self.events.extend([now] * (self.limit - len(self.events)))
+        self.events.extend([now] * self.limit)
 
     def wait(self) -> float:
         """Seconds until one more event fits (0 when it fits now)."""

@@ -30,7 +30,7 @@ def test_one_file_per_school_under_the_state_folder(tmp_path, monkeypatch):
 
 @pytest.mark.anyio
 async def test_two_budgets_on_one_file_share_the_window(tmp_path):
-    path = tmp_path / "b.json"
+    path = tmp_path / "b.bin"
     first, second = SharedBudget(path, limit=3, window=60.0), SharedBudget(path, limit=3, window=60.0)
     await first.acquire()
     await first.acquire()
@@ -41,7 +41,7 @@ async def test_two_budgets_on_one_file_share_the_window(tmp_path):
 
 @pytest.mark.anyio
 async def test_a_429_fills_the_window_for_everyone(tmp_path):
-    path = tmp_path / "b.json"
+    path = tmp_path / "b.bin"
     one, other = SharedBudget(path, limit=30, window=10.0), SharedBudget(path, limit=30, window=10.0)
     await one.acquire()
     one.penalize()
@@ -52,23 +52,40 @@ async def test_a_429_fills_the_window_for_everyone(tmp_path):
 @pytest.mark.anyio
 async def test_settle_counts_a_slot_from_when_the_answer_came(tmp_path):
     now = [1000.0]
-    shared = SharedBudget(tmp_path / "b.json", limit=1, window=10.0, clock=lambda: now[0])
+    shared = SharedBudget(tmp_path / "b.bin", limit=1, window=10.0, clock=lambda: now[0])
     ticket = await shared.acquire()
     now[0] += 4  # the answer took 4 s
     shared.settle(ticket)
     assert shared.seconds_until_free() == pytest.approx(10.0)
 
 
-@pytest.mark.parametrize("content", [b"not json", b"[1,2]", b'{"sent": [["x", "nan"]]}', b"[" * 100_000,
-                                     b'{"sent": [["far-future", 1e12]]}', b"x" * (budget.MAX_FILE_BYTES + 10)])
+def log_file(*entries: tuple[int, float], count: int | None = None) -> bytes:
+    body = b"".join(budget.RECORD.pack(*entry) for entry in entries)
+    return budget.HEADER.pack(budget.MAGIC, len(entries) if count is None else count) + body
+
+
+@pytest.mark.parametrize("content", [
+    b"not ours", b"", b"LWB1", log_file((1, float("nan"))), log_file((1, 1e12)),  # from the far future
+    log_file((1, time.time()), count=10**9), b"x" * (budget.MAX_FILE_BYTES + 10)])
 @pytest.mark.anyio
 async def test_a_damaged_or_forged_file_counts_as_empty(tmp_path, content):
-    path = tmp_path / "b.json"
+    path = tmp_path / "b.bin"
     path.write_bytes(content)
     shared = SharedBudget(path, limit=2, window=10.0)
     assert shared.headers()["ratelimit-remaining"] == 2
     await shared.acquire()
-    assert json.loads(path.read_text())["sent"][0][1] <= time.time()
+    assert shared.headers()["ratelimit-remaining"] == 1
+
+
+@pytest.mark.anyio
+async def test_a_shrinking_log_keeps_its_count_right(tmp_path):
+    now = [1000.0]
+    shared = SharedBudget(tmp_path / "b.bin", limit=50, window=10.0, clock=lambda: now[0])
+    for _ in range(40):
+        await shared.acquire()
+    now[0] += 11  # all forty age out; the file keeps its old bytes after the new count
+    await shared.acquire()
+    assert shared.headers()["ratelimit-remaining"] == 49
 
 
 @pytest.mark.anyio
@@ -81,7 +98,7 @@ async def test_waiters_in_one_process_sleep_until_the_shared_window_frees(tmp_pa
         now[0] += seconds
 
     monkeypatch.setattr(limiter, "sleep", sleep)
-    shared = SharedBudget(tmp_path / "b.json", limit=2, window=10.0, clock=lambda: now[0])
+    shared = SharedBudget(tmp_path / "b.bin", limit=2, window=10.0, clock=lambda: now[0])
     for _ in range(5):
         await shared.acquire()
     assert slept == [10.0, 10.0] and now[0] == 1020.0

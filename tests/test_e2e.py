@@ -27,6 +27,7 @@ from learnworlds_mcp.limiter import RateLimiter
 from learnworlds_mcp.registry import load
 from learnworlds_sandbox import SANDBOX_ACCESS_TOKEN, SANDBOX_CLIENT_ID, start_sandbox
 from learnworlds_mcp.server import build_server
+from tests import strict
 from tests.tooling import INSPECTOR, inspector_missing, unavailable
 
 pytestmark = pytest.mark.subprocess
@@ -146,6 +147,9 @@ async def test_audit_workflow_finds_dormant_admins_and_instructors(tmp_path, sta
                    if u["role"]["level"] in ("admin", "instructor") and (u.get("last_login") or 0) < SINCE)
     truth, everyone = dormant_staff_truth(raw)
     assert len(users) == everyone
+    by_name = {op.name: op for op in load()}
+    assert strict.result_errors(by_name["list_all_learn_worlds_users"], {"result": users, "next_cursor": None}) == []
+    assert strict.result_errors(by_name["list_all_learn_worlds_roles"], {"result": roles, "next_cursor": None}) == []
     assert found == truth and len(truth) >= 2
 
 

@@ -140,3 +140,16 @@ async def test_a_create_hit_by_a_429_is_handed_back_not_resent(httpx_mock, no_ba
         await make_client().send("POST", "/v2/users", body={"email": "a@b.c"})
     assert info.value.status == 429 and "rate_limit" in info.value.details
     assert len(httpx_mock.get_requests()) == 1
+
+
+@pytest.mark.anyio
+async def test_after_a_429_the_reset_is_a_whole_window_even_when_our_own_log_frees_sooner(virtual):
+    """The school also counts requests we never saw; after its refusal only a full window is known to be enough."""
+    limiter = RateLimiter(30, 10.0, clock=virtual)
+    for _ in range(30):
+        await limiter.acquire()
+    virtual.now += 9  # our own oldest request frees in 1 s
+    limiter.penalize()
+    assert limiter.headers() == {"ratelimit-limit": 30, "ratelimit-remaining": 0, "ratelimit-reset": 10}
+    await limiter.acquire()
+    assert virtual.now == pytest.approx(1019.0)

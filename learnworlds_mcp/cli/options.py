@@ -30,7 +30,8 @@ ApiUrl = Annotated[Optional[str], typer.Option(
     help="API base, default {school URL}/admin/api. Plain http only for loopback hosts.")]
 RateLimit = Annotated[int, typer.Option(
     "--rate-limit", envvar="LEARNWORLDS_RATE_LIMIT", show_envvar=True, min=1,
-    help="Requests per 10 s this process may send (the school's budget is 30).")]
+    help="Requests per 10 s sent to this school by all learnworlds-mcp processes on this machine together "
+         "(a shared budget; the school allows 30).")]
 MaxRetries = Annotated[int, typer.Option(
     "--max-retries", envvar="LEARNWORLDS_MAX_RETRIES", show_envvar=True, min=0,
     help="Retries of reads and idempotent writes after a 429, a network error or 502/503/504; "
@@ -48,7 +49,8 @@ MaxWrites = Annotated[Optional[int], typer.Option(
     help="Refuse further writes after this many in one server run.")]
 AuditLogPath = Annotated[Optional[str], typer.Option(
     "--audit-log", envvar="LEARNWORLDS_AUDIT_LOG", show_envvar=True,
-    help="Append one JSON line per tool call to this file (created owner-only).")]
+    help="Append one JSON line per tool call to this file (created owner-only); a write also gets an "
+         "intent line, on disk before it is sent.")]
 ExpiresAt = Annotated[Optional[str], typer.Option(
     "--expires-at", envvar="LEARNWORLDS_EXPIRES_AT", show_envvar=True,
     help="ISO 8601 time after which every tool call is refused (e.g. 2026-12-01T18:00:00Z).")]
