@@ -5,6 +5,7 @@ initialize, tools/list and tools/call over stdin/stdout) and nothing of learnwor
 schema files, no httpx. Every tool answers at once with the same fixed user record, without I/O.
 
     python benchmarks/baseline_server.py          # speaks JSON-RPC on stdin/stdout until stdin closes
+    python benchmarks/baseline_server.py --http 8799   # the same server over streamable HTTP (no auth), for team_http.py
 """
 
 from __future__ import annotations
@@ -45,5 +46,40 @@ async def main() -> None:
         await server.run(read_stream, write_stream, server.create_initialization_options())
 
 
+def serve_http(port: int) -> None:
+    """The same Server behind the SDK's session manager on uvicorn, with a TCP_NODELAY socket as ours uses."""
+    import contextlib
+    import socket
+
+    import uvicorn
+    from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    manager = StreamableHTTPSessionManager(Server("baseline", version="0", on_list_tools=list_tools,
+                                                  on_call_tool=call_tool))
+
+    class Endpoint:
+        async def __call__(self, scope, receive, send):
+            await manager.handle_request(scope, receive, send)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        async with manager.run():
+            yield
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(128)
+    app = Starlette(routes=[Route("/mcp", endpoint=Endpoint())], lifespan=lifespan)
+    uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False)).run(sockets=[sock])
+
+
 if __name__ == "__main__":
-    anyio.run(main)
+    import sys
+
+    if sys.argv[1:2] == ["--http"]:
+        serve_http(int(sys.argv[2]))
+    else:
+        anyio.run(main)

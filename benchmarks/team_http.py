@@ -30,7 +30,7 @@ from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-from learnworlds_sandbox import SANDBOX_ACCESS_TOKEN, SANDBOX_CLIENT_ID, start_sandbox
+from learnworlds_sandbox import SANDBOX_ACCESS_TOKEN, SANDBOX_CLIENT_ID
 
 LIMIT, WINDOW = 30, 10.0
 READ_TOOL = "list_all_learn_worlds_roles"
@@ -53,9 +53,32 @@ def grant(env: dict[str, str], name: str) -> str:
 
 
 @contextmanager
-def http_server(env: dict[str, str], port: int, *extra: str):
-    proc = subprocess.Popen(h.serve_argv("--transport", "http", "--port", str(port), *extra), env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+def sandbox_process():
+    """`learnworlds-mcp sandbox` (limit on) in a child process, so its work never competes with the clients."""
+    port = free_port()
+    proc = subprocess.Popen([h.command_path(), "sandbox", "--port", str(port), "--users", "200"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    api_url = f"http://127.0.0.1:{port}/admin/api"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/__sandbox/health", timeout=1).raise_for_status()
+                break
+            except httpx.HTTPError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit("the sandbox did not start")
+                time.sleep(0.1)
+        yield api_url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@contextmanager
+def http_server(env: dict[str, str], port: int, *extra: str, argv: list[str] | None = None):
+    argv = argv or h.serve_argv("--transport", "http", "--port", str(port), *extra)
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -73,8 +96,8 @@ def http_server(env: dict[str, str], port: int, *extra: str):
 
 
 @asynccontextmanager
-async def connect(url: str, token: str):
-    async with create_mcp_http_client(headers={"Authorization": f"Bearer {token}"}) as http:
+async def connect(url: str, token: str | None):
+    async with create_mcp_http_client(headers={"Authorization": f"Bearer {token}"} if token else {}) as http:
         async with Client(streamable_http_client(url, http_client=http)) as client:
             yield client
 
@@ -95,16 +118,20 @@ async def team_load(url: str, tokens: list[str], calls: int) -> tuple[float, int
     return time.monotonic() - started, errors
 
 
-async def sequential(client: Client, ids: list[str], warmup: int, calls: int) -> list[float]:
+async def interleaved(paths: dict[str, tuple[Client, str]], ids: list[str], warmup: int,
+                      calls: int) -> dict[str, list[float]]:
+    """Calls in sequence, one per path in turn, so every path sees the same load on the machine."""
     cycle = itertools.cycle(ids)
-    samples = []
+    samples: dict[str, list[float]] = {name: [] for name in paths}
     for i in range(warmup + calls):
-        started = time.perf_counter()
-        result = await client.call_tool(h.GET_TOOL, {"id": next(cycle)})
-        if result.is_error:
-            raise SystemExit(f"{h.GET_TOOL} failed: {result.content[0].text}")
-        if i >= warmup:
-            samples.append(time.perf_counter() - started)
+        user = next(cycle)
+        for name, (client, tool) in paths.items():
+            started = time.perf_counter()
+            result = await client.call_tool(tool, {"id": user})
+            if result.is_error:
+                raise SystemExit(f"{tool} failed over {name}: {result.content[0].text}")
+            if i >= warmup:
+                samples[name].append(time.perf_counter() - started)
     return samples
 
 
@@ -118,41 +145,50 @@ async def main() -> None:
     print(h.machine())
     with tempfile.TemporaryDirectory(prefix="lw-team-") as folder:
         if not args.skip_team:
-            with start_sandbox(port=0, rate_limit=True) as sandbox:
-                env = h.school_env(sandbox.api_url, SANDBOX_CLIENT_ID, SANDBOX_ACCESS_TOKEN, folder)
+            with sandbox_process() as api_url:
+                env = h.school_env(api_url, SANDBOX_CLIENT_ID, SANDBOX_ACCESS_TOKEN, folder)
                 env["LEARNWORLDS_STATE_DIR"] = folder + "/state-load"
                 tokens = [grant(env, f"client{i}") for i in range(args.clients)]
                 with http_server(env, free_port()) as url:
                     wall, errors = await team_load(url, tokens, args.calls)
-                f = floor(args.calls)
-                limited = sandbox.school.stats["rate_limited"]
-                met = errors == 0 and limited == 0 and wall <= f * 1.1
-                print(f"\n{args.clients} clients, one grant each, {args.calls} calls in all at once "
-                      "(sandbox limit on, 30 per 10 s):\n")
-                print(h.table(["wall", "floor", "x floor", "errors to clients", "upstream 429s", "target", "result"],
-                              [[f"{wall:.1f} s", f"{f:.0f} s", f"{wall / f:.3f}x", errors, limited,
-                                "0 errors, <= 1.1x", h.verdict(met)]], right=(0, 1, 2, 3, 4)))
-        with start_sandbox(port=0, rate_limit=False) as sandbox:
-            env = h.school_env(sandbox.api_url, SANDBOX_CLIENT_ID, SANDBOX_ACCESS_TOKEN, folder)
+                limited = httpx.get(api_url.replace("/admin/api", "/__sandbox/stats")).json()["rate_limited"]
+            f = floor(args.calls)
+            met = errors == 0 and limited == 0 and wall <= f * 1.1
+            print(f"\n{args.clients} clients, one grant each, {args.calls} calls in all at once "
+                  "(sandbox in its own process, limit on: 30 per 10 s):\n")
+            print(h.table(["wall", "floor", "x floor", "errors to clients", "upstream 429s", "target", "result"],
+                          [[f"{wall:.1f} s", f"{f:.0f} s", f"{wall / f:.3f}x", errors, limited,
+                            "0 errors, 0 429s, <= 1.1x", h.verdict(met)]], right=(0, 1, 2, 3, 4)))
+        with h.upstream("sandbox") as up:
+            env = h.school_env(up.api_url, up.client_id, up.token, folder)
             env["LEARNWORLDS_STATE_DIR"] = folder + "/state-overhead"
             token = grant(env, "bench")
-            ids = list(sandbox.school.users)[:50]
             stdio = StdioServerParameters(command=h.command_path(), args=["serve", "--rate-limit", "100000"], env=env)
-            samples: dict[str, list[float]] = {"stdio": [], "http": []}
-            with http_server(env, free_port(), "--rate-limit", "100000") as url:
-                async with Client(stdio) as local, connect(url, token) as remote:
-                    for run in range(3):
-                        warmup = 20 if run == 0 else 0
-                        samples["stdio"] += await sequential(local, ids, warmup, args.overhead_calls)
-                        samples["http"] += await sequential(remote, ids, warmup, args.overhead_calls)
+            bare_stdio = StdioServerParameters(command=h.baseline_argv()[0], args=h.baseline_argv()[1:], env=env)
+            bare_port = free_port()
+            with http_server(env, free_port(), "--rate-limit", "100000") as url, \
+                    http_server(env, bare_port, argv=[*h.baseline_argv(), "--http", str(bare_port)]) as bare_url:
+                async with Client(stdio) as local, connect(url, token) as remote, \
+                        Client(bare_stdio) as bare_local, connect(bare_url, None) as bare_remote:
+                    samples = await interleaved({"stdio": (local, h.GET_TOOL), "http": (remote, h.GET_TOOL),
+                                                 "bare_stdio": (bare_local, h.BASELINE_TOOL),
+                                                 "bare_http": (bare_remote, h.BASELINE_TOOL)},
+                                                list(up.user_ids), 20, args.overhead_calls * 3)
     s, w = h.Spread.of(samples["stdio"]), h.Spread.of(samples["http"])
+    bs, bw = h.Spread.of(samples["bare_stdio"]), h.Spread.of(samples["bare_http"])
     ratio = w.median / s.median
-    print(f"\nper call, {h.GET_TOOL} in sequence, 3 x {args.overhead_calls} calls per path, sandbox limit off, "
-          "client limiter at 100,000 per 10 s, SDK client on both paths:\n")
-    print(h.table(["path", "round trip", "x stdio", "target", "result"],
-                  [["stdio (`serve`)", s.ms(), "1.00x", "-", "-"],
-                   ["streamable HTTP on loopback (`serve --transport http`, one grant)", w.ms(), f"{ratio:.2f}x",
-                    "<= 2x", h.verdict(ratio <= 2.0)]], right=(1, 2)))
+    print(f"\nper call, in sequence, {3 * args.overhead_calls} calls per path taking turns after 20 warm-up calls, "
+          "sandbox limit off, client limiter at 100,000 per 10 s, the SDK client on every path:\n")
+    print(h.table(["path", "round trip", "x stdio", "target", "result"], [
+        [f"`serve` over stdio, {h.GET_TOOL}", s.ms(), "1.00x", "-", "-"],
+        [f"`serve --transport http` on loopback, one grant, {h.GET_TOOL}", w.ms(), f"{ratio:.2f}x", "<= 2x",
+         h.verdict(ratio <= 2.0)],
+        ["(reference) bare SDK server over stdio, no I/O", bs.ms(), "-", "-", "-"],
+        ["(reference) bare SDK server over streamable HTTP, no I/O, no auth", bw.ms(),
+         f"{bw.median / bs.median:.2f}x its stdio", "-", "-"],
+    ], right=(1, 2)))
+    print(f"\nHTTP adds {(w.median - s.median) * 1000:.2f} ms per call to `serve`; the bare SDK server pays "
+          f"{(bw.median - bs.median) * 1000:.2f} ms for the same change of transport")
 
 
 if __name__ == "__main__":

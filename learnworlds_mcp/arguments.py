@@ -10,6 +10,7 @@ from .errors import ArgumentError
 from .registry import Operation
 
 PAGING_ARGUMENTS = ("limit", "next_cursor")
+MAX_LISTED = 120  # declared field names shown in a `fields` error
 _CONTAINERS = {"object": dict, "array": list}
 
 
@@ -91,6 +92,26 @@ def _expected(schema: Any) -> str:
     return f" (expected {' '.join(parts)})" if parts else ""
 
 
+def _check_fields(operation: Operation, fields: list[str]) -> None:
+    """Refuse a `fields` name the answer does not declare: ignoring it would silently drop the data asked for."""
+    from difflib import get_close_matches
+
+    from .shaping import declared_paths, undeclared
+
+    bad = undeclared(fields, operation.record_schema)
+    if not bad:
+        return
+    valid = declared_paths(operation.record_schema)
+    hints = []
+    for path in bad:
+        close = get_close_matches(path, valid, n=1, cutoff=0.6) or get_close_matches(
+            path.lower().replace("-", "_"), valid, n=1, cutoff=0.6)
+        hints.append(f"{path!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    listed = ", ".join(valid[:MAX_LISTED]) + (", ..." if len(valid) > MAX_LISTED else "")
+    raise ArgumentError(f"Invalid arguments: 'fields' names {', '.join(hints)}, which this tool's results do "
+                        f"not have; fields takes a comma list of: {listed} (name.* : any key below name).")
+
+
 def validate(operation: Operation, arguments: dict[str, Any] | None) -> Request:
     """Check arguments against the tool's schema and split them; ArgumentError names each bad field."""
     arguments = repair(operation, arguments or {})
@@ -103,6 +124,7 @@ def validate(operation: Operation, arguments: dict[str, Any] | None) -> Request:
             continue
         if name == "fields" and operation.shapeable:
             request.fields = [f.strip() for f in value.split(",") if f.strip()] or None
+            _check_fields(operation, request.fields or [])
             continue
         location = operation.location_of(name)
         sent = getattr(request, location)

@@ -12,12 +12,13 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import mcp_types as types
 
-from . import registry
+from . import queries, registry
 from .errors import PromptError
+from .registry import QUERY_TOOL
 
 ROLES_TOOL = "list_all_learn_worlds_roles"
 USERS_TOOL = "list_all_learn_worlds_users"
@@ -25,7 +26,7 @@ GROUPS_TOOL = "list_all_learn_worlds_groups"
 USER_TOOL = "get_single_learn_worlds_user_by_id"
 AUDIT_FIELDS = ("email", "first_name", "last_name", "username", "role", "last_login")
 GROUP_FIELDS = ("title", "enroll_users_on_courses", "group_managers")
-MANAGER_FIELDS = ("email", "nps_score", "is_instructor")
+MANAGER_FIELDS = ("email", "nps_score", "is_instructor", "is_suspended")
 READ_ONLY = "This job only reads: call no tool that creates, changes or deletes anything."
 
 Schemas = Mapping[str, Mapping[str, Any]]  # tool name -> its input schema
@@ -44,7 +45,11 @@ class Argument:
 
 @dataclass(frozen=True)
 class PromptSpec:
-    """One prompt: what clients list, the tools it needs, and the writer of its user message."""
+    """One prompt: what clients list, and two ways to do the job.
+
+    With the query tool and the list tools behind the `tables` it reads, `ask` writes a one-call
+    message; otherwise `write` walks the list `tools`.
+    """
 
     name: str
     title: str
@@ -52,6 +57,8 @@ class PromptSpec:
     arguments: tuple[Argument, ...]
     tools: tuple[str, ...]
     write: Callable[[dict[str, Any], Schemas], str]
+    tables: tuple[str, ...] = ()
+    ask: Callable[[dict[str, Any]], str] | None = None
 
 
 def unix_seconds(day: date) -> int:
@@ -76,12 +83,53 @@ def access_levels() -> tuple[str, ...]:
     return tuple(level.get("items", level).get("enum", ()))  # a comma list: an array of the levels
 
 
-def _levels(text: str) -> tuple[str, ...]:
-    valid = access_levels()
-    given = tuple(dict.fromkeys(part.strip().lower() for part in text.split(",") if part.strip()))
-    if not given or any(level not in valid for level in given):
-        raise ValueError(f"a comma list of access levels from: {', '.join(valid)}")
+@dataclass(frozen=True)
+class Roles:
+    """Who an audit covers: access levels, and role names as this school writes them."""
+
+    levels: tuple[str, ...]
+    names: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return ", ".join(self.levels + self.names)
+
+
+def _roles(text: str) -> tuple[str, ...]:
+    given = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    if not given:
+        raise ValueError(f"a comma list of access levels from: {', '.join(access_levels())}, or role names")
     return given
+
+
+def role_names_given(arguments: Mapping[str, str] | None) -> bool:
+    """True when a `roles` argument names something other than an access level (a role name to check)."""
+    text = str((arguments or {}).get("roles") or "")
+    return any(part.strip() not in access_levels() for part in text.split(",") if part.strip())
+
+
+def resolve_roles(given: tuple[str, ...], role_titles: Iterable[str] | None) -> Roles:
+    """Split `roles` items into access levels and this school's role names; ValueError for anything else.
+
+    An access level written as such (`admin`) is a level; other text is a role name in any case
+    (`Admin` is the role of that name), or a level when the school has no role of that name.
+    """
+    valid = access_levels()
+    titles = {title.lower(): title for title in role_titles or ()}
+    levels, names, unknown = [], [], []
+    for item in given:
+        if item in valid:
+            levels.append(item)
+        elif item.lower() in titles:
+            names.append(titles[item.lower()])
+        elif item.lower() in valid:
+            levels.append(item.lower())
+        else:
+            unknown.append(item)
+    if unknown:
+        names_hint = (f"; or role names of this school: {', '.join(sorted(titles.values()))}" if titles else
+                      f" (role names are taken when the server offers {ROLES_TOOL})")
+        raise ValueError(f"a comma list of access levels from: {', '.join(valid)}{names_hint}")
+    return Roles(tuple(dict.fromkeys(levels)), tuple(dict.fromkeys(names)))
 
 
 def _text(text: str) -> str:
@@ -116,35 +164,92 @@ def _page_through(tool: str, properties: Mapping[str, Any], arguments: dict[str,
             "plus next_cursor set to that value, unchanged; stop when next_cursor is null.")
 
 
+def _scope(roles: Roles) -> str:
+    parts = [f"at the access levels {', '.join(roles.levels)}"] if roles.levels else []
+    parts += [f"holding the roles {', '.join(roles.names)}"] if roles.names else []
+    return " or ".join(parts)
+
+
+def _one_call(sql: str, what: str) -> str:
+    """Step 1 of every one-query job."""
+    return (f"1. Call {QUERY_TOOL} once, with sql set to this statement ({what}):\n```sql\n{sql}\n```\n"
+            "If the answer says the data is still loading, wait the seconds it names and call again with the "
+            "same sql; do not page any list tool instead.")
+
+
+def _audit_intro(values: dict[str, Any]) -> str:
+    return (f"Audit the staff accounts of this LearnWorlds school: find everyone {_scope(values['roles'])} "
+            f"who has not logged in since {values['since'].isoformat()}, or never has.")
+
+
+def _ask_audit(values: dict[str, Any]) -> str:
+    roles: Roles = values["roles"]
+    sql = queries.inactive_staff(unix_seconds(values["since"]), roles.levels, roles.names)
+    return "\n".join([
+        _audit_intro(values), "", READ_ONLY, "",
+        _one_call(sql, "it reads every user, suspended ones included"),
+        "2. Answer with one Markdown table with the columns Name, Email, Role, Last login, Suspended: one row "
+        "per result row, in the order given (last_login is a UTC date, or never). Below it, give staff_checked "
+        "(staff accounts checked), the number of rows (matched) and the users table's as_of. If no row came "
+        "back, say that none matched and skip the table.",
+    ])
+
+
 def _audit(values: dict[str, Any], schemas: Schemas) -> str:
-    since, levels = values["since"], values["roles"]
+    since, roles = values["since"], values["roles"]
     cutoff = unix_seconds(since)
-    in_scope = ", ".join(levels)
     users = _properties(schemas, USERS_TOOL)
     base = _only(users, AUDIT_FIELDS)
+    if "include_suspended" in users:
+        base["include_suspended"] = True
     role = users.get("role")
-    if role is not None and all(level in role.get("enum", levels) for level in levels):
+    levels = roles.levels
+    if not roles.names and role is not None and all(level in role.get("enum", levels) for level in levels):
         walks = " ".join(_page_through(USERS_TOOL, users, {"role": level, **base}) for level in levels)
         step2 = f"Collect the staff, one access level at a time. {walks}"
     else:
         step2 = f"Collect every user: {_page_through(USERS_TOOL, users, base)}"
+    keep = " or ".join(([f"role.level is one of {', '.join(levels)}"] if levels else [])
+                       + ([f"role.name is one of {', '.join(roles.names)} (any case)"] if roles.names else []))
     return "\n".join([
-        f"Audit the staff accounts of this LearnWorlds school: find everyone at the access levels "
-        f"{in_scope} who has not logged in since {since.isoformat()}, or never has.",
+        _audit_intro(values),
         "",
         READ_ONLY,
         "",
         f"1. Call {ROLES_TOOL} with no arguments. Note each role's id, title and access_level; "
         "custom roles share an access level with a built-in one.",
-        f"2. {step2} Suspended accounts are left out, which suits this audit: they cannot sign in anyway.",
-        f"3. Keep a user when role.level is one of {in_scope} and last_login is missing or null (never logged in) "
+        f"2. {step2}",
+        f"3. Keep a user when {keep}, and last_login is missing or null (never logged in) "
         f"or less than {cutoff}, which is {since.isoformat()} 00:00 UTC in Unix seconds. Compare the "
         "numbers; last_login may have a fractional part.",
-        "4. Answer with one Markdown table with the columns Name, Email, Role, Last login, listing "
+        "4. Answer with one Markdown table with the columns Name, Email, Role, Last login, Suspended, listing "
         "never-logged-in users first and then the oldest last login first. Name is first_name and "
         "last_name (username when both are missing); Role is role.name, or the title of the matching role "
-        "from step 1; Last login is the yyyy-mm-dd date in UTC, or \"never\". Below the table, say how "
-        "many staff accounts you checked and how many matched. If none matched, say so and skip the table.",
+        "from step 1; Last login is the yyyy-mm-dd date in UTC, or \"never\"; Suspended is yes when "
+        "is_suspended is true. Below the table, say how many staff accounts you checked and how many matched. "
+        "If none matched, say so and skip the table.",
+    ])
+
+
+def _cohort_intro(values: dict[str, Any]) -> str:
+    contains = values.get("group_title_contains")
+    which = f" (only those whose title contains {_arg(contains)}, any case)" if contains else ""
+    return ("Report on the cohorts of this LearnWorlds school: the user groups that enroll their members in the "
+            f"group's courses{which}, with each group manager's email, NPS score and whether they teach.")
+
+
+_COHORT_TABLE = ("one Markdown table with the columns Group, Manager email, NPS score, Instructor: one row per "
+                 "group and manager, sorted by group title. Write \"—\" for a missing value (a group without "
+                 "managers has one row with \"—\" in the manager columns) and add \"(suspended)\" after a "
+                 "suspended manager's email. Below the table, say how many groups and distinct managers it covers.")
+
+
+def _ask_cohorts(values: dict[str, Any]) -> str:
+    sql = queries.cohort_managers(values.get("group_title_contains"))
+    return "\n".join([
+        _cohort_intro(values), "", READ_ONLY, "",
+        _one_call(sql, "groups with their managers joined to users, suspended managers included"),
+        f"2. Answer with {_COHORT_TABLE} If no row came back, say that no group matched and skip the table.",
     ])
 
 
@@ -155,25 +260,21 @@ def _cohorts(values: dict[str, Any], schemas: Schemas) -> str:
         keep += f" and whose title contains {_arg(contains)} (ignore case)"
     groups = _properties(schemas, GROUPS_TOOL)
     user = _properties(schemas, USER_TOOL)
-    lookup = ", ".join(f"{k}={_arg(v)}" for k, v in _only(user, MANAGER_FIELDS).items())
+    lookup = {**_only(user, MANAGER_FIELDS), **({"include_suspended": True} if "include_suspended" in user else {})}
+    shown = ", ".join(f"{k}={_arg(v)}" for k, v in lookup.items())
     return "\n".join([
-        "Report on the cohorts of this LearnWorlds school: the user groups that enroll their members "
-        "in the group's courses, with each group manager's NPS score.",
+        _cohort_intro(values),
         "",
         READ_ONLY,
         "",
         f"1. Collect every group: {_page_through(GROUPS_TOOL, groups, _only(groups, GROUP_FIELDS))}",
         f"2. Keep the groups whose {keep}.",
         f"3. Each kept group names its managers in group_managers (each with id and email). Call {USER_TOOL} "
-        f"once per distinct manager, with id set to the manager's id{', ' + lookup if lookup else ''}, even "
+        f"once per distinct manager, with id set to the manager's id{', ' + shown if shown else ''}, even "
         "when they manage several groups. From each answer take nps_score (missing or null when they never "
-        "answered the survey) and is_instructor. After a rate-limit error, wait the seconds it names and "
-        "repeat that call.",
-        "4. Answer with one Markdown table with the columns Group, Manager email, NPS score, Instructor: one "
-        "row per group and manager, sorted by group title. Write \"—\" for a missing NPS score and yes or no "
-        "for Instructor; a group without managers gets one row with \"—\" in the manager columns. Below the "
-        "table, say how many groups and distinct managers it covers. If no group was kept, say so and skip "
-        "the table.",
+        "answered the survey), is_instructor and is_suspended. After a rate-limit error, wait the seconds it "
+        "names and repeat that call.",
+        f"4. Answer with {_COHORT_TABLE} If no group was kept, say so and skip the table.",
     ])
 
 
@@ -181,15 +282,17 @@ PROMPTS: tuple[PromptSpec, ...] = (
     PromptSpec(
         name="audit_inactive_staff",
         title="Audit inactive staff",
-        description="Find admins, instructors (or other staff levels) who have not logged in since a date, "
-                    "or never have, and list them in a table.",
+        description="Find admins, instructors (or other staff levels or roles) who have not logged in since a "
+                    "date, or never have, and list them in a table.",
         arguments=(
             Argument("since", "Last login cut-off, yyyy-mm-dd (UTC); default 2024-01-01.", _date, "2024-01-01"),
-            Argument("roles", "Comma list of access levels to audit; default admin,instructor.", _levels,
-                     "admin,instructor"),
+            Argument("roles", "Comma list of access levels or this school's role names to audit; default "
+                     "admin,instructor.", _roles, "admin,instructor"),
         ),
         tools=(ROLES_TOOL, USERS_TOOL),
         write=_audit,
+        tables=(USERS_TOOL,),
+        ask=_ask_audit,
     ),
     PromptSpec(
         name="cohort_report",
@@ -201,6 +304,8 @@ PROMPTS: tuple[PromptSpec, ...] = (
         ),
         tools=(GROUPS_TOOL, USER_TOOL),
         write=_cohorts,
+        tables=(GROUPS_TOOL, USERS_TOOL),
+        ask=_ask_cohorts,
     ),
 )
 _BY_NAME = {spec.name: spec for spec in PROMPTS}
@@ -210,8 +315,15 @@ def _bundled_schemas() -> dict[str, Mapping[str, Any]]:
     return {op.name: op.input_schema for op in registry.load()}
 
 
+def one_query(spec: PromptSpec, available_tools: set[str]) -> bool:
+    """True when the query tool is offered with the tables the prompt reads (their list tools passed the filters)."""
+    return spec.ask is not None and {QUERY_TOOL, *spec.tables} <= available_tools
+
+
 def missing_tools(spec: PromptSpec, available_tools: set[str]) -> list[str]:
-    """The tools a prompt needs that this server does not offer, in the prompt's order."""
+    """The tools a prompt needs that this server does not offer, in the prompt's order (none with one query)."""
+    if one_query(spec, available_tools):
+        return []
     return [tool for tool in spec.tools if tool not in available_tools]
 
 
@@ -284,18 +396,27 @@ def _missing_message(spec: PromptSpec, missing: list[str]) -> str:
 
 
 def render(name: str, arguments: dict[str, str] | None, available_tools: set[str],
-           schemas: Schemas | None = None) -> types.GetPromptResult:
+           schemas: Schemas | None = None, role_titles: Iterable[str] | None = None) -> types.GetPromptResult:
     """The prompt's single user message; PromptError for an unknown name or a bad argument.
 
-    `schemas` maps tool names to the input schemas the server lists; the bundled ones by default.
+    `available_tools` holds the names the server offers (the query tool's included when it is there);
+    `schemas` maps tool names to their input schemas, the bundled ones by default; `role_titles` are
+    the school's role names, which `roles` may use (None: not known, so only access levels pass).
     """
     spec = _BY_NAME.get(name)
     if spec is None:
         raise PromptError(f"Unknown prompt {name!r}; this server offers: {', '.join(_BY_NAME)}.")
     values = _values(spec, arguments)
+    if "roles" in values:
+        try:
+            values["roles"] = resolve_roles(values["roles"], role_titles)
+        except ValueError as exc:
+            raise PromptError(f"Argument 'roles' is {', '.join(values['roles'])!r}; expected {exc}.") from None
     missing = missing_tools(spec, available_tools)
     if missing:
         text = _missing_message(spec, missing)
+    elif one_query(spec, available_tools):
+        text = spec.ask(values)
     else:
         text = spec.write(values, _bundled_schemas() if schemas is None else schemas)
     message = types.PromptMessage(role="user", content=types.TextContent(type="text", text=text))

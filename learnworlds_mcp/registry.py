@@ -137,6 +137,16 @@ class Operation:
         return schema
 
     @cached_property
+    def record_schema(self) -> dict[str, Any]:
+        """The declared schema of one record a read returns: a list's item, or the whole answer."""
+        node = self.response
+        if self.is_list:
+            for key in self.items_path.split("."):
+                node = node.get("properties", {}).get(key, {})
+            node = node.get("items", {})
+        return node if isinstance(node, dict) else {}
+
+    @cached_property
     def validation_schema(self) -> dict[str, Any]:
         """The input schema plus each location's `anyOf` of required groups ("issued or form").
 

@@ -17,6 +17,7 @@ from mcp.server.lowlevel import Server
 from mcp.shared.exceptions import MCPError
 
 from . import __version__, discovery, prompts
+from .completions import Completer
 from .discovery import Exposure
 from .audit import AuditLog
 from .auth import mask
@@ -84,13 +85,17 @@ def build_server(operations: list[Operation], runtime: Runtime | LearnWorldsClie
 
     available = set(by_name)
     schemas = {op.name: op.input_schema for op in operations}
+    completer = Completer(operations, runtime)
 
     async def list_prompts(ctx: Any, params: types.PaginatedRequestParams | None) -> types.ListPromptsResult:
         return types.ListPromptsResult(prompts=prompts.list_prompts(available))
 
     async def get_prompt(ctx: Any, params: types.GetPromptRequestParams) -> types.GetPromptResult:
+        titles = None
+        if prompts.role_names_given(params.arguments):  # role names are checked against the school's roles
+            titles = await completer.values(prompts.ROLES_TOOL, "title")
         try:
-            result = prompts.render(params.name, params.arguments, available, schemas)
+            result = prompts.render(params.name, params.arguments, available, schemas, titles)
         except prompts.PromptError as exc:
             raise MCPError(types.INVALID_PARAMS, str(exc)) from exc
         if exposure is Exposure.DISCOVERY:  # the tools the prompt names are reached through the executors
@@ -102,7 +107,7 @@ def build_server(operations: list[Operation], runtime: Runtime | LearnWorldsClie
 
     return Server("learnworlds-mcp", version=__version__, title="LearnWorlds",
                   instructions=INSTRUCTIONS, on_list_tools=list_tools, on_call_tool=call_tool,
-                  on_list_prompts=list_prompts, on_get_prompt=get_prompt)
+                  on_list_prompts=list_prompts, on_get_prompt=get_prompt, on_completion=completer.complete)
 
 
 def server_for(grant: Grant, operations: list[Operation], runtime: Runtime, audit: AuditLog | None = None,

@@ -24,6 +24,58 @@ def field_tree(fields: list[str]) -> dict[str, dict]:
     return tree
 
 
+def _declared(schema: Any) -> dict[str, Any] | None:
+    """The named properties of an object schema (through arrays); None when any key may appear below."""
+    if not isinstance(schema, dict):
+        return None
+    if isinstance(schema.get("items"), dict) and "properties" not in schema:
+        return _declared(schema["items"])
+    properties = schema.get("properties")
+    return properties if isinstance(properties, dict) and properties else None
+
+
+def _is_leaf(schema: Any) -> bool:
+    """A declared scalar, or a list of them: nothing can be picked below it."""
+    if isinstance(schema, dict) and isinstance(schema.get("items"), dict) and "properties" not in schema:
+        return _is_leaf(schema["items"])
+    declared = schema.get("type") if isinstance(schema, dict) else None
+    kinds = set(declared) if isinstance(declared, list) else {declared}
+    return declared is not None and not kinds & {"object", "array"}
+
+
+def undeclared(fields: list[str], schema: dict[str, Any]) -> list[str]:
+    """The paths in `fields` that the record schema does not declare; free-form objects take any key below."""
+    bad = []
+    for path in fields:
+        node: Any = schema
+        for part in path.split("."):
+            properties = _declared(node)
+            if properties is None and _is_leaf(node):
+                bad.append(path)
+                break
+            if properties is None:  # a free-form object (custom fields, utms): any key may be there
+                break
+            if part not in properties:
+                bad.append(path)
+                break
+            node = properties[part]
+    return bad
+
+
+def declared_paths(schema: dict[str, Any], depth: int = 3, prefix: str = "") -> list[str]:
+    """Every name `fields` accepts, as dot paths; `name.*` marks a free-form object."""
+    properties = _declared(schema) or {}
+    paths = []
+    for name, child in properties.items():
+        path = prefix + name
+        paths.append(path)
+        if depth > 1 and _declared(child):
+            paths += declared_paths(child, depth - 1, path + ".")
+        elif not _is_leaf(child) and isinstance(child, dict) and child.get("type"):
+            paths.append(path + ".*")
+    return paths
+
+
 def pick(value: Any, tree: dict[str, dict]) -> Any:
     """Only the fields named in `tree` (plus `id` at each object level), following dot paths into lists."""
     if isinstance(value, list):

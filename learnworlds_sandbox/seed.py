@@ -65,7 +65,9 @@ STAFF = [("Admin", 7), ("Support admin", 2), ("Instructor", 18), ("Course creato
          ("Teaching assistant", 6), ("Reporter", 5), ("Finance viewer", 2),
          ("Regional reporter", 2), ("License reporter", 3), ("Compliance auditor", 1),
          ("Seat manager", 8), ("Team lead", 6)]
-MANAGER_ROLES = ("Seat manager", "Team lead", "Reporter", "Regional reporter")
+# Instructors manage groups too, so a report's "is instructor" column has both answers to get right.
+MANAGER_ROLES = ("Seat manager", "Team lead", "Reporter", "Regional reporter", "Instructor",
+                 "Teaching assistant")
 
 
 def _empty_fields() -> dict:
@@ -248,6 +250,21 @@ def _seed_groups(school: School, rng: random.Random) -> None:
             "created": round(created, 6), "modified": round(created + rng.uniform(0, 90) * DAY, 6),
         }
         school.group_members[gid] = members
+    _guarantee_managers(school, managers)
+
+
+def _guarantee_managers(school: School, managers: list[str]) -> None:
+    """Whatever the seed and size, enrolling groups have an active instructor and a suspended manager
+    (the one a manager lookup without include_suspended would lose)."""
+    enrolling = [g for g in school.groups.values() if g["enroll_users_on_courses"]]
+    if not enrolling:
+        return
+    users = school.users
+    teachers = [uid for uid in managers if users[uid]["is_instructor"] and not users[uid]["is_suspended"]]
+    locked = [uid for uid in managers if users[uid]["is_suspended"]]
+    for wanted, group in ((teachers, enrolling[-1]), (locked, enrolling[0])):
+        if wanted and not any(uid in g["group_managers"] for g in enrolling for uid in wanted):
+            group["group_managers"].append(wanted[0])
 
 
 def _seed_seats(school: School, rng: random.Random) -> None:

@@ -30,7 +30,7 @@ def test_one_file_per_school_under_the_state_folder(tmp_path, monkeypatch):
 
 @pytest.mark.anyio
 async def test_two_budgets_on_one_file_share_the_window(tmp_path):
-    path = tmp_path / "b.bin"
+    path = tmp_path / "b.ring"
     first, second = SharedBudget(path, limit=3, window=60.0), SharedBudget(path, limit=3, window=60.0)
     await first.acquire()
     await first.acquire()
@@ -41,7 +41,7 @@ async def test_two_budgets_on_one_file_share_the_window(tmp_path):
 
 @pytest.mark.anyio
 async def test_a_429_fills_the_window_for_everyone(tmp_path):
-    path = tmp_path / "b.bin"
+    path = tmp_path / "b.ring"
     one, other = SharedBudget(path, limit=30, window=10.0), SharedBudget(path, limit=30, window=10.0)
     await one.acquire()
     one.penalize()
@@ -52,40 +52,64 @@ async def test_a_429_fills_the_window_for_everyone(tmp_path):
 @pytest.mark.anyio
 async def test_settle_counts_a_slot_from_when_the_answer_came(tmp_path):
     now = [1000.0]
-    shared = SharedBudget(tmp_path / "b.bin", limit=1, window=10.0, clock=lambda: now[0])
+    shared = SharedBudget(tmp_path / "b.ring", limit=1, window=10.0, clock=lambda: now[0])
     ticket = await shared.acquire()
     now[0] += 4  # the answer took 4 s
     shared.settle(ticket)
     assert shared.seconds_until_free() == pytest.approx(10.0)
 
 
-def log_file(*entries: tuple[int, float], count: int | None = None) -> bytes:
-    body = b"".join(budget.RECORD.pack(*entry) for entry in entries)
-    return budget.HEADER.pack(budget.MAGIC, len(entries) if count is None else count) + body
+def _ring(count: int, slots: list[tuple[int, float]]) -> bytes:
+    """A budget file with `count` sends so far and the given (number, time) slots."""
+    data = bytearray(budget._HEAD.pack(budget.MAGIC, count) + bytes(budget.SLOTS * budget._SLOT.size))
+    for number, at in slots:
+        budget._SLOT.pack_into(data, budget._offset(number), number, at)
+    return bytes(data)
 
 
 @pytest.mark.parametrize("content", [
-    b"not ours", b"", b"LWB1", log_file((1, float("nan"))), log_file((1, 1e12)),  # from the far future
-    log_file((1, time.time()), count=10**9), b"x" * (budget.MAX_FILE_BYTES + 10)])
+    b"not a budget", b'{"sent": [["x", 1.0]]}', b"[" * 100_000, b"\xff" * 5,
+    _ring(2 ** 63 - 1, []),                                   # a count that would overflow
+    _ring(2, [(0, float("nan")), (1, float("inf"))]),          # times that are not numbers
+    _ring(2, [(0, 1e12), (1, 1e12)]),                          # sends from the far future
+    _ring(2, [(7, time.time()), (9, time.time())]),            # slots whose numbers do not match
+])
 @pytest.mark.anyio
 async def test_a_damaged_or_forged_file_counts_as_empty(tmp_path, content):
-    path = tmp_path / "b.bin"
+    path = tmp_path / "b.ring"
     path.write_bytes(content)
     shared = SharedBudget(path, limit=2, window=10.0)
     assert shared.headers()["ratelimit-remaining"] == 2
     await shared.acquire()
     assert shared.headers()["ratelimit-remaining"] == 1
+    assert SharedBudget(path, limit=2, window=10.0).headers()["ratelimit-remaining"] == 1
+
+
+@pytest.mark.anyio
+async def test_the_ring_wraps_and_keeps_counting_the_window(tmp_path):
+    """Past SLOTS sends the ring reuses its slots; the window still sees exactly the recent sends."""
+    now = [1000.0]
+    shared = SharedBudget(tmp_path / "b.ring", limit=3, window=10.0, clock=lambda: now[0])
+    for _ in range(budget.SLOTS + 5):
+        now[0] += 6.0  # slower than 3 per 10 s: never waits
+        assert shared._reserve()[0] is not None
+    assert shared.headers()["ratelimit-remaining"] == 1  # sends at now and now-6 are in the window
+    assert (tmp_path / "b.ring").stat().st_size == budget._HEAD.size + budget.SLOTS * budget._SLOT.size
 
 
 @pytest.mark.anyio
 async def test_a_shrinking_log_keeps_its_count_right(tmp_path):
     now = [1000.0]
-    shared = SharedBudget(tmp_path / "b.bin", limit=50, window=10.0, clock=lambda: now[0])
+    shared = SharedBudget(tmp_path / "b.ring", limit=50, window=10.0, clock=lambda: now[0])
     for _ in range(40):
         await shared.acquire()
-    now[0] += 11  # all forty age out; the file keeps its old bytes after the new count
+    now[0] += 11  # all forty age out
     await shared.acquire()
     assert shared.headers()["ratelimit-remaining"] == 49
+
+
+def test_budgets_beyond_the_ring_stay_in_process():
+    assert isinstance(budget_for("https://a.example/admin/api", "c", budget.SLOTS, 10.0), limiter.RateLimiter)
 
 
 @pytest.mark.anyio
@@ -98,7 +122,7 @@ async def test_waiters_in_one_process_sleep_until_the_shared_window_frees(tmp_pa
         now[0] += seconds
 
     monkeypatch.setattr(limiter, "sleep", sleep)
-    shared = SharedBudget(tmp_path / "b.bin", limit=2, window=10.0, clock=lambda: now[0])
+    shared = SharedBudget(tmp_path / "b.ring", limit=2, window=10.0, clock=lambda: now[0])
     for _ in range(5):
         await shared.acquire()
     assert slept == [10.0, 10.0] and now[0] == 1020.0

@@ -214,3 +214,27 @@ def test_login_with_a_broken_keyring_stores_nothing():
     result = run("auth", "login", "--school-url", "https://s.example", "--client-id", "c", input=SECRET + "\n")
     assert result.exit_code == 1 and "no OS keyring backend" in result.output
     assert not profiles.config_path().exists() and SECRET not in result.output
+
+
+@pytest.mark.parametrize("seed", [None, 3])
+def test_call_with_sandbox_serves_the_school_of_the_seed(seed):
+    from learnworlds_sandbox.seed import build_school
+
+    extra = [] if seed is None else ["--seed", str(seed)]
+    result = run("call", "list_all_learn_worlds_roles", "--sandbox", *extra, "--arg", "fields=title")
+    assert result.exit_code == 0, result.output
+    ids = {role["id"] for role in json.loads(result.stdout)["result"]}
+    assert ids == set(build_school(7 if seed is None else seed, 20).roles)  # roles do not depend on the size
+    assert ids != set(build_school(8, 20).roles)
+
+
+def test_serve_passes_the_seed_to_the_sandbox_and_refuses_it_without_one():
+    import httpx
+
+    from learnworlds_mcp.cli.serving import school_environment
+
+    with school_environment(None, True, 5) as env:
+        health = httpx.get(env["LEARNWORLDS_API_URL"].replace("/admin/api", "/__sandbox/health")).json()
+    assert health["seed"] == 5
+    refused = run("serve", "--seed", "5")
+    assert refused.exit_code == 2 and "--seed" in refused.output and "--sandbox" in refused.output

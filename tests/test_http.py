@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import socket
@@ -55,21 +56,25 @@ class Team:
 
 
 @contextmanager
-def team_server(tmp_path: Path, rate_limit: bool = False):
+def team_server(tmp_path: Path, rate_limit: bool = False, budget: tuple[int, float] = (30, RATE_WINDOW_SECONDS + WINDOW_MARGIN)):
     """The HTTP server in a thread of its own (as `serve --transport http` runs it), before a sandbox school."""
     import uvicorn
 
     with start_sandbox(port=0, users=60, rate_limit=rate_limit) as sandbox:
         credentials = Credentials(api_url=sandbox.api_url, client_id=SANDBOX_CLIENT_ID,
                                   access_token=SANDBOX_ACCESS_TOKEN)
-        client = LearnWorldsClient(credentials, limiter=RateLimiter(30, RATE_WINDOW_SECONDS + WINDOW_MARGIN))
+        client = LearnWorldsClient(credentials, limiter=RateLimiter(*budget))
         store = GrantStore(tmp_path / "state" / "grants.db")
         audit_path = tmp_path / "audit.jsonl"
         audit = AuditLog(audit_path, secrets=credentials.secrets)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-        gate = gate_for(store, registry.load(), Runtime(client, Policy()), audit, "tools", Binding(port=port))
+        from learnworlds_mcp.store import QueryTool
+
+        operations = registry.load()
+        runtime = Runtime(client, Policy(), store=QueryTool.build(operations, client, cache_dir=tmp_path / "cache"))
+        gate = gate_for(store, operations, runtime, audit, "tools", Binding(port=port))
         server = uvicorn.Server(uvicorn.Config(build_app(gate), log_config=LOG_CONFIG, access_log=False,
                                                timeout_graceful_shutdown=1))
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -126,6 +131,18 @@ async def test_a_read_grant_lists_no_write_tool_and_cannot_call_one(team):
     assert team.school.stats["paths"].keys() == {"/admin/api/v2/users"}
 
 
+async def test_the_sql_tool_of_a_grant_reads_only_its_own_tables(team):
+    token = team.grant("roles-only", tags="roles")
+    async with connect(team.url, token) as client:
+        names = {t.name for t in (await client.list_tools()).tools}
+        assert "query_learn_worlds_data" in names and READ_TOOL not in names
+        own = await client.call_tool("query_learn_worlds_data", {"sql": "SELECT count(*) AS n FROM roles"})
+        other = await client.call_tool("query_learn_worlds_data", {"sql": "SELECT count(*) AS n FROM users"})
+    assert not own.is_error, own.content[0].text
+    assert other.is_error and "users" in other.content[0].text
+    assert "/admin/api/v2/users" not in team.school.stats["paths"]
+
+
 async def test_expiry_mid_session_stops_the_next_call(team):
     token = team.grant("brief", expires_at=time.time() + 1.5)
     async with connect(team.url, token) as client:
@@ -137,6 +154,18 @@ async def test_expiry_mid_session_stops_the_next_call(team):
     assert team.school.stats["total"] == 1
     answer = raw_post(team, token)
     assert answer.status_code == 401 and "www-authenticate" in answer.headers
+
+
+async def test_a_grant_expiring_while_its_call_waits_for_the_budget_sends_nothing(tmp_path):
+    with team_server(tmp_path, budget=(2, 3.0)) as team:
+        token = team.grant("brief", expires_at=time.time() + 1.0)
+        async with connect(team.url, token) as client:
+            results = await asyncio.gather(*(client.call_tool(READ_TOOL, {"limit": 1}) for _ in range(3)))
+        assert sorted(r.is_error for r in results) == [False, False, True]
+        refused = next(r for r in results if r.is_error).content[0].text
+        assert "expired" in refused and "not sent" in refused
+        assert team.school.stats["total"] == 2
+        assert [r["grant"] for r in team.audit()] == ["brief"] * 3
 
 
 async def test_revocation_takes_effect_on_the_next_request_without_restart(team):

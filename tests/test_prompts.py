@@ -162,3 +162,55 @@ async def test_prompts_round_trip_through_the_sdk_client():
             await client.get_prompt("audit_inactive_staff", {"since": "last year"})
     assert {p.name for p in listed.prompts} == {"audit_inactive_staff", "cohort_report"}
     assert "1704067200" in result.messages[0].content.text
+
+
+QUERY = prompts.QUERY_TOOL
+
+
+@pytest.mark.parametrize("name, arguments, table", [
+    ("audit_inactive_staff", None, "FROM users"),
+    ("cohort_report", {"group_title_contains": "sales"}, "FROM groups AS g"),
+])
+def test_with_the_query_tool_each_prompt_is_one_sql_call(name, arguments, table):
+    text = text_of(render(name, arguments, ALL | {QUERY}))
+    assert f"Call {QUERY} once" in text and "```sql" in text and table in text
+    assert "next_cursor" not in text and USER not in text and "list_all_" not in text
+
+
+def test_the_query_plan_needs_the_list_tools_behind_its_tables():
+    without_users = ALL - {USERS} | {QUERY}
+    cohort = text_of(render("cohort_report", None, without_users))
+    assert QUERY not in cohort and f"Call {USER} once per distinct manager" in cohort
+    assert "cannot run" in text_of(render("audit_inactive_staff", None, without_users))
+    assert "Not usable" not in {p.name: p for p in list_prompts({QUERY, USERS, GROUPS})}["cohort_report"].description
+
+
+def test_the_list_tool_plans_read_suspended_accounts():
+    cohort = text_of(render("cohort_report", None, ALL))
+    assert "include_suspended=true" in cohort and "is_suspended" in cohort
+    audit = text_of(render("audit_inactive_staff", None, ALL))
+    assert audit.count("include_suspended=true") == 2  # one walk per access level
+
+
+def test_argument_text_stays_an_sql_literal():
+    text = text_of(render("cohort_report", {"group_title_contains": "x') OR 1=1 --"}, ALL | {QUERY}))
+    assert "lower('x'') OR 1=1 --')" in text
+
+
+@pytest.mark.parametrize("roles, levels, names", [
+    ("admin,instructor", ("admin", "instructor"), ()),
+    ("Admin, seat_manager", ("seat_manager",), ("Admin",)),  # a role's name is that role, not its level
+    ("team LEAD", (), ("Team lead",)),
+    ("Reporter,reporter", ("reporter",), ("Reporter",)),
+])
+def test_roles_split_into_levels_and_the_schools_role_names(roles, levels, names):
+    given = prompts._roles(roles)
+    resolved = prompts.resolve_roles(given, ["Admin", "Team lead", "Reporter"])
+    assert (resolved.levels, resolved.names) == (levels, names)
+
+
+def test_role_names_reach_the_sql_and_the_list_walk():
+    asked = text_of(render("audit_inactive_staff", {"roles": "Team lead"}, ALL | {QUERY}, role_titles=["Team lead"]))
+    assert "lower(json_extract(role, '$.name')) IN ('team lead')" in asked and "$.level" not in asked
+    walked = text_of(render("audit_inactive_staff", {"roles": "Team lead"}, ALL, role_titles=["Team lead"]))
+    assert "Collect every user" in walked and "role.name is one of Team lead" in walked

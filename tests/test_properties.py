@@ -18,6 +18,7 @@ from learnworlds_mcp.errors import ArgumentError
 from learnworlds_mcp.executor import Runtime
 from learnworlds_mcp.registry import load
 from learnworlds_mcp.server import run_tool
+from learnworlds_mcp.shaping import declared_paths
 
 OPERATIONS = load()
 API = "https://school.example/admin/api"
@@ -69,6 +70,9 @@ def generated_schema(op, data=None):
     """
     schema = json.loads(json.dumps(op.validation_schema))
     schema["properties"].pop("next_cursor", None)
+    if op.shapeable:  # valid fields are the names the answer declares
+        names = [path for path in declared_paths(op.record_schema) if not path.endswith(".*")]
+        schema["properties"]["fields"] = {"enum": names} if names else {"type": "string"}
     groups = schema.pop("anyOf", None)
     if groups and data is not None:
         schema["required"] = schema.get("required", []) + data.draw(st.sampled_from(groups))["required"]

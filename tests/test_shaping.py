@@ -10,6 +10,7 @@ import pytest
 from learnworlds_mcp import shaping
 from learnworlds_mcp.auth import Credentials
 from learnworlds_mcp.client import LearnWorldsClient
+from learnworlds_mcp.errors import ArgumentError
 from learnworlds_mcp.executor import Runtime, execute
 
 API = "https://school.example/admin/api"
@@ -84,3 +85,45 @@ def test_an_oversized_object_keeps_what_fits():
     kept, dropped = shaping.fit_object({"a": "x" * 10, "b": "y" * 5000, "c": 1}, 200)
     assert kept == {"a": "x" * 10, "c": 1} and dropped == ["b"]
     assert json.dumps(kept)
+
+
+@pytest.mark.anyio
+async def test_an_undeclared_field_is_refused_with_the_declared_names_and_nothing_is_sent(operations):
+    users_op = next(op for op in operations if op.name == "list_all_learn_worlds_users")
+    sent = []
+
+    def handler(request):
+        sent.append(request)
+        return httpx.Response(200, json={"data": [USER], "meta": {"page": 1, "totalPages": 1}})
+
+    with pytest.raises(ArgumentError) as refused:
+        await execute(users_op, {"fields": "email,lastLogin"}, runtime(handler))
+    message = str(refused.value)
+    assert "'lastLogin' (did you mean 'last_login'?)" in message
+    assert "'email'" not in message.split("takes")[0]  # only the bad name is blamed
+    listed = message.split("comma list of: ")[1].split(" (name.*")[0].split(", ")
+    assert {"email", "last_login", "role.*", "fields.*", "nps_score"} <= set(listed)
+    assert sent == []
+
+
+@pytest.mark.parametrize("tool, fields, bad", [
+    ("list_all_learn_worlds_users", "email,last_login", []),
+    ("list_all_learn_worlds_users", "fields.cf_department,utms.fc_utm_source,role.level", []),  # free-form objects
+    ("list_all_learn_worlds_users", "billing_info.bf_country", []),
+    ("list_all_learn_worlds_users", "email.domain,tags.x", ["email.domain", "tags.x"]),  # nothing below a scalar
+    ("list_all_learn_worlds_users", "lastLogin", ["lastLogin"]),
+    ("list_all_learn_worlds_groups", "title,group_managers.email", []),  # into a list of free-form objects
+    ("list_all_learn_worlds_groups", "managers", ["managers"]),
+    ("get_single_learn_worlds_user_by_id", "email,nps_score,is_instructor", []),
+    ("get_single_learn_worlds_user_by_id", "nps", ["nps"]),
+])
+def test_undeclared_follows_the_response_schema(operations, tool, fields, bad):
+    op = next(op for op in operations if op.name == tool)
+    assert shaping.undeclared(fields.split(","), op.record_schema) == bad
+
+
+def test_every_read_declares_some_field_names(operations):
+    """A read whose record schema names nothing would accept any fields silently: none is left."""
+    for op in operations:
+        if op.shapeable:
+            assert shaping.declared_paths(op.record_schema), op.name

@@ -39,6 +39,9 @@ MaxRetries = Annotated[int, typer.Option(
 Sandbox = Annotated[bool, typer.Option(
     "--sandbox", envvar="LEARNWORLDS_SANDBOX", show_envvar=True,
     help="Use a seeded sandbox school started in-process on a free loopback port: no account, no credentials.")]
+Seed = Annotated[Optional[int], typer.Option(
+    "--seed", envvar="LEARNWORLDS_SANDBOX_SEED", show_envvar=True,
+    help="With --sandbox: seed of the generated school (default 7); the same seed, the same data.")]
 
 
 DryRun = Annotated[bool, typer.Option(
@@ -157,4 +160,5 @@ AllowedHosts = Annotated[Optional[str], typer.Option(
          "mcp.example.com); any other Host header is refused.")]
 StateDir = Annotated[Optional[str], typer.Option(
     "--state-dir", envvar="LEARNWORLDS_STATE_DIR", show_envvar=True,
-    help="Folder of the HTTP server's grant store (grants.db); default: the config folder.")]
+    help="Folder of the server's state: the grant store (grants.db) and the rate budget shared by this machine's "
+         "processes; default: the config folder.")]

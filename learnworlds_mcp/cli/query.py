@@ -11,7 +11,7 @@ import typer
 
 from . import app
 from .options import (ApiUrl, CacheDir, CacheTtl, ExcludeTools, MaxResultBytes, MaxRetries, Methods, Profile,
-                      RateLimit, Sandbox, Tags, Tools, fail, selected_operations)
+                      RateLimit, Sandbox, Seed, Tags, Tools, fail, selected_operations)
 from .serving import make_policy, query_tool, school_client
 
 FORMATS = ("table", "json", "csv")
@@ -33,6 +33,7 @@ def query(
     tools: Tools = None,
     exclude_tools: ExcludeTools = None,
     sandbox: Sandbox = False,
+    seed: Seed = None,
     profile: Profile = "default",
     api_url: ApiUrl = None,
     rate_limit: RateLimit = 30,
@@ -47,7 +48,7 @@ def query(
     if not sql.strip() and not tables:
         fail("give a query, e.g. learnworlds-mcp query \"SELECT count(*) FROM users\" --sandbox, "
              "or --tables '*' to see the tables", code=2)
-    operations = selected_operations(methods, tags, tools, exclude_tools)
+    operations = selected_operations(methods, tags, tools, exclude_tools, None if sandbox else profile)
     from ..filters import Selection, split_list
     from ..store import query_tool_present
 
@@ -56,14 +57,16 @@ def query(
         fail("the filters leave out the query tool, or every list tool it reads (use --tags or --tools with a "
              "list tool such as list_all_learn_worlds_users, and no --methods write)", code=2)
     arguments = {"tables": tables} if tables else {"sql": sql, "refresh": refresh}
-    with school_client(profile, api_url, sandbox, rate_limit, max_retries) as client:
+    with school_client(profile, api_url, sandbox, rate_limit, max_retries, seed) as client:
         import anyio
 
         from ..executor import Runtime
 
         tool = query_tool(operations, client, cache_dir, cache_ttl, WAIT_SECONDS, max_result_bytes)
         tool.store.max_rows = max_rows
-        runtime = Runtime(client, make_policy(None, None, False, None), max_result_bytes, store=tool)
+        policy = make_policy(None, None, False, None)
+        policy.expires_at = client.credentials.expires_at  # the profile's expiry, as in serve and call
+        runtime = Runtime(client, policy, max_result_bytes, store=tool)
         result = anyio.run(_run, operations, runtime, arguments)
     text = result.content[0].text if result.content else "{}"
     if result.is_error:

@@ -15,8 +15,8 @@ from ..errors import CredentialsError
 from . import app
 from .options import (AllowedHosts, AllowPlainHttp, ApiUrl, AuditLogPath, CacheDir, CacheTtl, DryRun, ExcludeTools, ExpiresAt, Exposure,
                       ExposureChoice, Host, KeepEmpty, MaxResultBytes, MaxRetries, MaxWrites, Methods, Port, Profile,
-                      QueryWait, RateLimit, Sandbox, StateDir, Tags, TlsCert, TlsKey, Tools, Transport, TransportChoice,
-                      Ttl, expiry_from_flags, fail, fail_with, selected_operations)
+                      QueryWait, RateLimit, Sandbox, Seed, StateDir, Tags, TlsCert, TlsKey, Tools, Transport,
+                      TransportChoice, Ttl, expiry_from_flags, fail, fail_with, selected_operations)
 
 @app.command("list-tools")
 def list_tools(
@@ -74,6 +74,7 @@ def serve(
     profile: Profile = "default",
     api_url: ApiUrl = None,
     sandbox: Sandbox = False,
+    seed: Seed = None,
     log_level: Annotated[str, typer.Option(
         "--log-level", envvar="LEARNWORLDS_LOG_LEVEL", show_envvar=True,
         help="Log level for stderr: debug, info, warning, error.")] = "warning",
@@ -108,12 +109,14 @@ def serve(
     if not isinstance(level, int):
         fail(f"--log-level: {log_level!r} is not one of debug, info, warning, error", code=2)
     logging.basicConfig(stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if state_dir:  # one place for every piece of state (grants, the shared budget): profiles.state_dir() reads it
+        os.environ["LEARNWORLDS_STATE_DIR"] = state_dir
     binding = None
     if transport is TransportChoice.HTTP:
         binding = http_binding(host, port, tls_cert, tls_key, allow_plain_http, allowed_hosts)
     operations = selected_operations(methods, tags, tools, exclude_tools, None if sandbox else profile)
     policy = make_policy(expires_at, ttl, dry_run, max_writes)
-    with school_client(profile, api_url, sandbox, rate_limit, max_retries) as client:
+    with school_client(profile, api_url, sandbox, rate_limit, max_retries, seed) as client:
         import anyio
 
         from ..audit import AuditLog
@@ -193,15 +196,18 @@ def make_policy(expires_at: str | None, ttl: str | None, dry_run: bool, max_writ
 
 
 @contextmanager
-def school_environment(api_url: str | None, sandbox: bool):
+def school_environment(api_url: str | None, sandbox: bool, seed: int | None = None):
     """The environment credentials resolve from: the process's own, plus --api-url, or a sandbox school
-    started in-process (its fixed, public credentials), so both go through the same lookup."""
+    started in-process (its fixed, public credentials, the school `seed` makes), so both go through the
+    same lookup. A seed without --sandbox is refused rather than ignored."""
+    if seed is not None and not sandbox:
+        fail("--seed / LEARNWORLDS_SANDBOX_SEED only applies with --sandbox; add --sandbox or drop the seed", code=2)
     env = dict(os.environ)
     with ExitStack() as stack:
         if sandbox:
             from learnworlds_sandbox import SANDBOX_ACCESS_TOKEN, SANDBOX_CLIENT_ID, start_sandbox
 
-            handle = stack.enter_context(start_sandbox(port=0))
+            handle = stack.enter_context(start_sandbox(port=0, **({} if seed is None else {"seed": seed})))
             env.pop("LEARNWORLDS_CLIENT_SECRET", None)
             env.update(LEARNWORLDS_CLIENT_ID=SANDBOX_CLIENT_ID, LEARNWORLDS_ACCESS_TOKEN=SANDBOX_ACCESS_TOKEN)
             api_url = handle.api_url
@@ -211,13 +217,14 @@ def school_environment(api_url: str | None, sandbox: bool):
 
 
 @contextmanager
-def school_client(profile: str, api_url: str | None, sandbox: bool, rate_limit: int, max_retries: int):
+def school_client(profile: str, api_url: str | None, sandbox: bool, rate_limit: int, max_retries: int,
+                  seed: int | None = None):
     """A LearnWorldsClient for the configured school, or for a sandbox school started in-process."""
     from .. import auth
     from ..budget import budget_for
     from ..client import RATE_WINDOW_SECONDS, WINDOW_MARGIN, LearnWorldsClient
 
-    with school_environment(api_url, sandbox) as env:
+    with school_environment(api_url, sandbox, seed) as env:
         try:
             credentials = auth.resolve(profile, env)
         except CredentialsError as exc:
@@ -255,6 +262,7 @@ def call(
         "--arg", help="key=value; the value is read as JSON where it parses (limit=5 is a number). Repeatable.")] = None,
     as_json: Annotated[Optional[str], typer.Option("--json", help="All arguments as one JSON object.")] = None,
     sandbox: Sandbox = False,
+    seed: Seed = None,
     profile: Profile = "default",
     api_url: ApiUrl = None,
     rate_limit: RateLimit = 30,
@@ -266,7 +274,7 @@ def call(
     """Run one tool through the server code (an in-memory MCP client) and print its result as JSON."""
     arguments = parse_arguments(arg or [], as_json)
     operations = selected_operations(None, None, tool, None, None if sandbox else profile)
-    with school_client(profile, api_url, sandbox, rate_limit, max_retries) as client:
+    with school_client(profile, api_url, sandbox, rate_limit, max_retries, seed) as client:
         import anyio
 
         from ..executor import Runtime
