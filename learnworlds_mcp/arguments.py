@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +11,11 @@ from .errors import ArgumentError
 from .registry import Operation
 
 PAGING_ARGUMENTS = ("limit", "next_cursor")
+# Bounds on what a call may carry, far above any real LearnWorlds value (a course description is
+# tens of kilobytes), so hostile or runaway input gets a clear error before any parsing or recursion.
+MAX_STRING_CHARS = 200_000
+MAX_ARGUMENTS_BYTES = 1_000_000
+MAX_DEPTH = 32
 MAX_LISTED = 120  # declared field names shown in a `fields` error
 _CONTAINERS = {"object": dict, "array": list}
 
@@ -31,6 +37,47 @@ def _types(schema: dict[str, Any]) -> set[str]:
     return set(declared) if isinstance(declared, list) else {declared} if declared else set()
 
 
+def bound(name: str, value: Any) -> None:
+    """Refuse a value nested too deep, with too long a string, or with a non-finite number (walked without recursion)."""
+    stack = [(value, name, 0)]
+    while stack:
+        node, where, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ArgumentError(f"argument {where!r} is nested deeper than {MAX_DEPTH} levels; send a flatter value")
+        if isinstance(node, str) and len(node) > MAX_STRING_CHARS:
+            raise ArgumentError(f"argument {where!r} is {len(node):,} characters; the limit is "
+                                f"{MAX_STRING_CHARS:,}; send shorter text")
+        elif isinstance(node, float) and not math.isfinite(node):
+            raise ArgumentError(f"argument {where!r} is {node}; send a finite number")
+        elif isinstance(node, dict):
+            stack += [(v, f"{where}.{k}", depth + 1) for k, v in node.items()]
+        elif isinstance(node, list):
+            stack += [(v, f"{where}[{i}]", depth + 1) for i, v in enumerate(node)]
+
+
+def _bound_all(arguments: dict[str, Any]) -> None:
+    for name, value in arguments.items():
+        bound(name, value)
+    total = len(json.dumps(arguments, ensure_ascii=False, default=str).encode())
+    if total > MAX_ARGUMENTS_BYTES:
+        raise ArgumentError(f"arguments are {total:,} bytes; the limit is {MAX_ARGUMENTS_BYTES:,}; "
+                            "send less in one call")
+
+
+def _integral(value: Any, schema: Any) -> Any:
+    """5.0 -> 5 where the schema wants an integer, so no float reaches a LearnWorlds integer field."""
+    if not isinstance(schema, dict):
+        return value
+    if isinstance(value, float) and value.is_integer() and "integer" in _types(schema) \
+            and "number" not in _types(schema):
+        return int(value)
+    if isinstance(value, dict) and isinstance(schema.get("properties"), dict):
+        return {k: _integral(v, schema["properties"].get(k)) for k, v in value.items()}
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [_integral(v, schema["items"]) for v in value]
+    return value
+
+
 def repair(operation: Operation, arguments: dict[str, Any]) -> dict[str, Any]:
     """Parse object and array arguments that arrived as JSON text, a known client habit."""
     properties = operation.input_schema["properties"]
@@ -41,8 +88,12 @@ def repair(operation: Operation, arguments: dict[str, Any]) -> dict[str, Any]:
             continue
         try:
             parsed = json.loads(value)
+        except RecursionError:
+            raise ArgumentError(f"argument {name!r} is nested deeper than {MAX_DEPTH} levels; "
+                                "send a flatter value") from None
         except ValueError:
             continue
+        bound(name, parsed)
         if any(isinstance(parsed, _CONTAINERS[t]) for t in wanted):
             repaired[name] = parsed
     return repaired
@@ -114,7 +165,10 @@ def _check_fields(operation: Operation, fields: list[str]) -> None:
 
 def validate(operation: Operation, arguments: dict[str, Any] | None) -> Request:
     """Check arguments against the tool's schema and split them; ArgumentError names each bad field."""
+    _bound_all(arguments or {})
     arguments = repair(operation, arguments or {})
+    properties = operation.input_schema["properties"]
+    arguments = {k: _integral(v, properties.get(k)) for k, v in arguments.items()}
     errors = sorted(_validator(operation).iter_errors(arguments), key=lambda e: list(e.absolute_path))
     if errors:
         raise ArgumentError("Invalid arguments: " + "; ".join(_describe(e, operation) for e in errors[:5]))

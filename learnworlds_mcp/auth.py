@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,19 +88,40 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+_HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
+
+
 def normalize_url(url: str, setting: str) -> str:
-    """Check a school or API URL: https, or plain http only on a loopback host."""
+    """Check a school or API URL: https, or plain http only on a loopback host; nothing the URL parser trips on."""
     url = url.strip().rstrip("/")
     if "://" not in url:
         url = "https://" + url
-    parts = urlsplit(url)
+    example = "give e.g. https://myschool.learnworlds.com"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is not a number from 0 to 65535
+    except ValueError as exc:  # brackets around IPv4, an unclosed IPv6 bracket, a fullwidth '#', ...
+        raise CredentialsError(f"{setting}: {url!r} is not a valid URL ({exc}); {example}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise CredentialsError(f"{setting}: {url!r} is not an http(s) URL; give e.g. https://myschool.learnworlds.com")
+        raise CredentialsError(f"{setting}: {url!r} is not an http(s) URL; {example}")
+    if parts.query or parts.fragment or "?" in url or "#" in url or "@" in parts.netloc:
+        raise CredentialsError(f"{setting}: {url!r} carries a query, fragment or user name; {example}")
+    if not (_HOST.match(parts.hostname) or _is_ip(parts.hostname)):
+        raise CredentialsError(f"{setting}: {parts.hostname!r} is not a host name (for a non-ASCII domain use "
+                               f"its xn-- form); {example}")
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise CredentialsError(
             f"{setting}: plain http is refused for {parts.hostname} (the token would travel unencrypted); use https"
         )
     return url
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def api_url_for(school_url: str) -> str:

@@ -17,6 +17,9 @@ from .errors import ArgumentError
 from .registry import Paging
 
 _VERSION = 1
+MAX_CURSOR_CHARS = 256  # a real cursor is about 60 characters
+MAX_PAGE = 1_000_000  # far past any school's last page; refuses page=10**12 and the like
+MAX_OFFSET = 1_000_000  # items inside one answer
 
 
 @dataclass(frozen=True)
@@ -50,25 +53,60 @@ def encode_cursor(page: int, offset: int, per_page: int, print_: str) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(token: str, expected_print: str) -> tuple[int, int, int]:
+def _bad_cursor() -> ArgumentError:
+    return ArgumentError(
+        "next_cursor: not a cursor this server handed out; pass the next_cursor value of the "
+        "previous result unchanged, or omit it to start from the first page"
+    )
+
+
+def _cursor_model() -> Any:
+    """The decoded cursor as a strict pydantic model (built on first use: pydantic is a heavy import)."""
+    global _Cursor
+    if _Cursor is None:
+        from pydantic import BaseModel, ConfigDict, Field
+
+        class Cursor(BaseModel):
+            model_config = ConfigDict(strict=True, frozen=True)
+            version: int = Field(ge=_VERSION, le=_VERSION)
+            page: int = Field(ge=1, le=MAX_PAGE)
+            # An answer without page data is the whole list as one page, so the offset is
+            # bounded by the largest answer we accept rather than by per_page.
+            offset: int = Field(ge=0, lt=MAX_OFFSET)
+            per_page: int = Field(ge=1)
+            fingerprint: str = Field(max_length=64)
+
+        _Cursor = Cursor
+    return _Cursor
+
+
+_Cursor: Any = None
+
+
+def decode_cursor(token: str, expected_print: str, paging: Paging | None = None) -> tuple[int, int, int]:
     """(page, offset, per_page) from a cursor this query handed out; ArgumentError otherwise."""
+    if not isinstance(token, str) or len(token) > MAX_CURSOR_CHARS:
+        raise _bad_cursor()
+    from pydantic import ValidationError
+
     try:
         padded = token + "=" * (-len(token) % 4)
-        version, page, offset, per_page, print_ = json.loads(base64.urlsafe_b64decode(padded))
-        valid = version == _VERSION and page >= 1 and offset >= 0 and per_page >= 1
-    except (ValueError, TypeError):
-        valid = False
-    if not valid:
-        raise ArgumentError(
-            "next_cursor: not a cursor this server handed out; pass the next_cursor value of the "
-            "previous result unchanged, or omit it to start from the first page"
-        )
-    if print_ != expected_print:
+        fields = json.loads(base64.urlsafe_b64decode(padded))
+        names = ("version", "page", "offset", "per_page", "fingerprint")
+        if not isinstance(fields, list) or len(fields) != len(names):
+            raise ValueError("not a five-field cursor")
+        cursor = _cursor_model()(**dict(zip(names, fields)))
+    except (ValueError, TypeError, RecursionError, ValidationError):
+        raise _bad_cursor() from None
+    if paging is not None and not (cursor.per_page <= paging.max_limit if paging.items_per_page
+                                   else cursor.per_page == paging.page_size):
+        raise _bad_cursor()
+    if cursor.fingerprint != expected_print:
         raise ArgumentError(
             "next_cursor: it belongs to a different tool or different filters; repeat the call "
             "with the same filters as the call that returned it, or omit it to start again"
         )
-    return page, offset, per_page
+    return cursor.page, cursor.offset, cursor.per_page
 
 
 def plan_page(paging: Paging, print_: str, limit: int | None, cursor: str | None) -> PagePlan:
@@ -77,7 +115,7 @@ def plan_page(paging: Paging, print_: str, limit: int | None, cursor: str | None
     if cursor is None:
         per_page = limit if paging.items_per_page else paging.page_size
         return PagePlan(page=1, per_page=per_page, offset=0, limit=limit, fingerprint=print_)
-    page, offset, per_page = decode_cursor(cursor, print_)
+    page, offset, per_page = decode_cursor(cursor, print_, paging)
     start = (page - 1) * per_page
     if paging.items_per_page and offset == 0 and start % limit == 0:
         # Aligned: switch to the new page size without skipping or repeating an item.

@@ -24,7 +24,7 @@ from .auth import mask
 from .calls import open_call
 from .client import LearnWorldsClient
 from .errors import ApiError, ArgumentError, CredentialsError, PolicyError
-from .executor import Runtime, execute
+from .executor import DEFAULT_MAX_RESULT_BYTES, Runtime, execute
 from .filters import select
 from .policy import Grant
 from .registry import Operation
@@ -45,8 +45,11 @@ def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def error_result(message: str, **details: Any) -> types.CallToolResult:
-    payload = {"error": message, **{k: v for k, v in details.items() if v is not None}}
+def error_result(message: str, budget: int = DEFAULT_MAX_RESULT_BYTES, **details: Any) -> types.CallToolResult:
+    from .shaping import cap  # an upstream may echo megabytes into an error: it gets the same byte cap
+
+    payload = cap({"error": message, **{k: v for k, v in details.items() if v is not None}}, budget,
+                  "the rest of this error was left out")
     return types.CallToolResult(content=[types.TextContent(type="text", text=dumps(payload))], is_error=True)
 
 
@@ -153,11 +156,12 @@ async def run_tool(operation: Operation, arguments: dict[str, Any] | None, runti
     try:
         structured = await execute(operation, arguments, runtime)
     except (ArgumentError, PolicyError, CredentialsError) as exc:
-        outcome, kind = error_result(str(exc)), "refused" if isinstance(exc, PolicyError) else "error"
+        outcome = error_result(str(exc), runtime.max_result_bytes)
+        kind = "refused" if isinstance(exc, PolicyError) else "error"
     except ApiError as exc:
         extra = {k: v for k, v in exc.details.items() if k != "status"}
         kind = "unknown" if exc.outcome_unknown else "error"  # a lost answer of a write: it may have happened
-        outcome = error_result(str(exc), status=exc.status, **extra)
+        outcome = error_result(str(exc), runtime.max_result_bytes, status=exc.status, **extra)
     except Exception as exc:  # a bug must not kill the session; the model gets a clean error
         log.exception("tool %s failed unexpectedly", operation.name)
         outcome = error_result(f"Internal error in learnworlds-mcp ({type(exc).__name__}); see the server log.")
@@ -183,14 +187,14 @@ async def run_tool(operation: Operation, arguments: dict[str, Any] | None, runti
 async def serve_stdio(operations: list[Operation], runtime: Runtime, audit: AuditLog | None = None,
                       exposure: Exposure = Exposure.TOOLS, grant: Grant | None = None) -> None:
     """Serve over stdin/stdout until the client closes the stream; `grant` is the run's implicit grant."""
-    from mcp.server.stdio import stdio_server
+    from .stdio import screened_stdio_server  # the SDK's transport, answering lines it would drop
 
     if grant is not None:
         server = server_for(grant, operations, runtime, audit, exposure)
     else:
         server = build_server(operations, runtime, audit, exposure)
     try:
-        async with stdio_server() as (read_stream, write_stream):
+        async with screened_stdio_server() as (read_stream, write_stream):
             await server.run(read_stream, write_stream, server.create_initialization_options())
     finally:
         if runtime.store is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import islice
 from typing import Any, Callable
 
 KEEP_ALWAYS = ("id",)
@@ -117,15 +118,88 @@ def fit_items(items: list[Any], budget: int, wrap: Callable[[list[Any]], Any]) -
     return low
 
 
-def fit_object(value: dict[str, Any], budget: int) -> tuple[dict[str, Any], list[str]]:
-    """Keep top-level fields in order while they fit; return the kept object and the dropped keys."""
-    if size(value) <= budget:
-        return value, []
-    kept: dict[str, Any] = {}
-    dropped: list[str] = []
-    for key, item in value.items():
-        if size({**kept, key: item}) <= budget:
-            kept[key] = item
+CUT_ADVICE = "ask with fields=... for less"
+_SHORT_HEAD = 80  # characters each string keeps while containers are being trimmed
+
+
+def cut_text(text: str, keep: int, advice: str = CUT_ADVICE) -> str:
+    """The first `keep` characters of `text` and a marker saying how much was cut (unchanged when short)."""
+    if len(text) <= keep + 40:  # shorter than any marker: cutting would not save a byte
+        return text
+    marker = f"…[cut {len(text) - keep:,} characters; {advice}]"
+    return text if len(text) <= keep + len(marker) else text[:keep] + marker
+
+
+def _cut_strings(value: Any, keep: int, advice: str) -> Any:
+    if isinstance(value, str):
+        return cut_text(value, keep, advice)
+    if isinstance(value, dict):
+        return {cut_text(str(k), keep, advice): _cut_strings(v, keep, advice) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_cut_strings(v, keep, advice) for v in value]
+    return value
+
+
+def _trim(value: Any, count: int) -> Any:
+    """At most `count` entries in every list and object, with a marker entry saying how many went."""
+    if isinstance(value, dict):
+        kept = {k: _trim(v, count) for k, v in islice(value.items(), count)}
+        if len(value) > count:
+            kept["…"] = f"cut {len(value) - count:,} more fields"
+        return kept
+    if isinstance(value, list):
+        kept_items = [_trim(v, count) for v in value[:count]]
+        return kept_items + [f"…[cut {len(value) - count:,} more items]"] if len(value) > count else kept_items
+    return value
+
+
+def _largest(fits: Callable[[int], bool], high: int) -> int | None:
+    """The largest n in 0..high with fits(n), for a monotonic fits; None when even 0 fails."""
+    if not fits(0):
+        return None
+    low = 0
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(middle):
+            low = middle
         else:
-            dropped.append(key)
-    return kept, dropped
+            high = middle - 1
+    return low
+
+
+def _measure(value: Any) -> tuple[int, int]:
+    """(longest string or key, number of entries): no cut of strings alone fits under the entry count."""
+    longest, entries, stack = 0, 0, [value]
+    while stack:
+        node = stack.pop()
+        entries += 1
+        if isinstance(node, str):
+            longest = max(longest, len(node))
+        elif isinstance(node, dict):
+            longest = max([longest, *map(len, map(str, node))])
+            stack += node.values()
+        elif isinstance(node, list):
+            stack += node
+    return longest, entries
+
+
+def cap(value: Any, budget: int, advice: str = CUT_ADVICE) -> Any:
+    """`value` within `budget` bytes: long strings cut, and lists and objects trimmed when that is not enough.
+
+    Each cut leaves a marker saying what went. Strings are cut to one common length, the longest
+    that fits; only when even bare markers are too many are containers trimmed to their first
+    entries (the count searched with strings cut to a short head), and the strings searched again.
+    """
+    if size(value) <= budget:
+        return value
+    longest, entries = _measure(value)
+    if entries < budget:
+        keep = _largest(lambda n: size(_cut_strings(value, n, advice)) <= budget, min(longest, budget))
+        if keep is not None:
+            return _cut_strings(value, keep, advice)
+    count = _largest(lambda n: size(_cut_strings(_trim(value, n), _SHORT_HEAD, advice)) <= budget, budget // 2)
+    if count is None:
+        return f"…[cut the whole value of {size(value):,} bytes; {advice}]"
+    trimmed = _trim(value, count)
+    keep = _largest(lambda n: size(_cut_strings(trimmed, n, advice)) <= budget, min(_measure(trimmed)[0], budget))
+    return _cut_strings(trimmed, keep if keep is not None else _SHORT_HEAD, advice)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from .activity import seed_activity
 from .catalog import CATALOG_START, DAY, seed_catalog, slug
+from .planted import plant_member_text
 from .school import School
 
 DORMANT_BEFORE = 1704067200.0  # 2024-01-01: staff who have not logged in since are "dormant"
@@ -376,5 +377,6 @@ def build_school(seed: int = 7, users: int = 2000,
     _seed_assignments(school, rng)
     _seed_leads(school, rng, max(40, min(250, users // 8)))
     seed_activity(school, rng)
+    plant_member_text(school)
     return school
 

@@ -20,7 +20,7 @@ from jsonschema import Draft202012Validator
 from tests import prism
 
 # Known deviations of real LearnWorlds answers, which the official examples show too.
-NULL_ANYWHERE = True  # null where a string, number, object or array is declared
+NULL_FOR_STRINGS = True  # null where a string is declared
 FRACTIONAL_SECONDS = True  # a fractional number where an integer is declared (Unix seconds)
 CUSTOM_FIELD_KEYS = r"^cf_[A-Za-z0-9_]+$"  # a user's custom fields ride along as cf_<name> keys
 # Where the sandbox school answers differently from the official schemas and examples, and why.
@@ -55,7 +55,7 @@ def resolve(node: Any) -> Any:
 
 def _types(declared: Any) -> list[str]:
     kinds = set(declared if isinstance(declared, list) else [declared])
-    if NULL_ANYWHERE:
+    if NULL_FOR_STRINGS and "string" in kinds:
         kinds.add("null")
     if FRACTIONAL_SECONDS and "integer" in kinds:
         kinds.add("number")
@@ -79,7 +79,7 @@ def strictify(schema: Any, depth: int = 0) -> Any:
             out[key] = [strictify(child, depth + 1) for child in value]
         elif key == "type":
             out[key] = _types(value)
-        elif key == "enum" and NULL_ANYWHERE:
+        elif key == "enum" and NULL_FOR_STRINGS and all(isinstance(v, str) for v in value):
             out[key] = list(value) + [None]
         elif key == "required":
             continue  # shaping drops empty values, and a field may be absent from a real answer
@@ -173,6 +173,9 @@ def item_schema(schema: dict[str, Any], items_path: str) -> dict[str, Any] | Non
     return node.get("items") if isinstance(node, dict) else None
 
 
+ENVELOPE_NOTES = ("truncated", "member_text")  # a cut to the byte budget; member-written text inside
+
+
 def result_errors(operation: Any, structured: Any) -> list[str]:
     """Strict check of a tool's structured result against the official schema of its LearnWorlds answer.
 
@@ -182,13 +185,16 @@ def result_errors(operation: Any, structured: Any) -> list[str]:
     schema, _ = official_response(operation.method, operation.path)
     if not schema:
         return []
+    if isinstance(structured, dict) and not operation.is_list:  # our envelope notes are not LearnWorlds fields
+        structured = {k: v for k, v in structured.items() if k not in ENVELOPE_NOTES}
     if operation.is_list:
         items = item_schema(schema, operation.items_path)
         if items is None:
             return []
         wrapper = {"type": "object", "additionalProperties": False, "properties": {
             "result": {"type": "array", "items": items}, "next_cursor": {"type": ["string", "null"]},
-            "total": {"type": ["integer", "null"]}}}
+            "total": {"type": ["integer", "null"]},
+            **{note: {"type": "string"} for note in ENVELOPE_NOTES}}}
         return errors(wrapper, structured)
     if schema.get("type") and "object" not in schema["type"]:
         return errors({"type": "object", "properties": {"result": schema}, "additionalProperties": False}, structured)

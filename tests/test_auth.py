@@ -125,3 +125,13 @@ def test_a_broken_config_file_says_where(tmp_path):
     profiles.config_path().write_text("{not json")
     with pytest.raises(CredentialsError, match="not valid JSON"):
         auth.resolve("default", env={})
+
+
+@pytest.mark.parametrize("url", [
+    "http://[127.0.0.1]", "http://[::1", "https://school.example＃x", "https://school.example:99999",
+    "https://school.example:port", "https://school.example/api?x=1", "https://school.example#frag",
+    "https://user:pw@school.example", "https://school .example",
+])
+def test_malformed_urls_get_a_clear_error(url):
+    with pytest.raises(CredentialsError, match=r"^API URL: .*give e\.g\. https://"):
+        auth.normalize_url(url, "API URL")

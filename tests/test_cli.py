@@ -216,6 +216,18 @@ def test_login_with_a_broken_keyring_stores_nothing():
     assert not profiles.config_path().exists() and SECRET not in result.output
 
 
+@pytest.mark.parametrize("url", ["http://[127.0.0.1]", "http://[::1", "https://school.example＃x"])
+def test_a_malformed_api_url_is_a_clear_error_and_writes_nothing(isolated, url):
+    env = {"LEARNWORLDS_CLIENT_ID": "c", "LEARNWORLDS_ACCESS_TOKEN": SECRET}
+    called = run("call", "list_all_learn_worlds_roles", "--api-url", url, env=env)
+    assert called.exit_code == 2 and "--api-url" in called.output and "Traceback" not in called.output
+    assert called.exception is None or isinstance(called.exception, SystemExit)
+    login = run("auth", "login", "--school-url", "https://s.example", "--api-url", url, "--client-id", "c",
+                input=SECRET + "\n")
+    assert login.exit_code == 2 and "--api-url" in login.output
+    assert isolated.store == {} and not profiles.config_path().exists()
+
+
 @pytest.mark.parametrize("seed", [None, 3])
 def test_call_with_sandbox_serves_the_school_of_the_seed(seed):
     from learnworlds_sandbox.seed import build_school

@@ -108,6 +108,44 @@ def test_a_cursor_cannot_be_replayed_with_other_filters():
         pagination.plan_page(paging, "x", 20, "garbage!")
 
 
+def forged(*fields) -> str:
+    import base64, json
+    raw = json.dumps(list(fields), separators=(",", ":"), allow_nan=True)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("fields", [
+    (1, 2.5, 0, 20), (1, "Infinity", 0, 20), (1, 2, 0, 10_000_000), (1, 2, 0, 0), (1, 0, 0, 20),
+    (1, 2, 1.5, 20), (1, 2, -1, 20), (1, 2, 10**7, 20), (1, 10**12, 0, 20), (1, True, 0, 20), (1, "2", 0, 20),
+])
+def test_a_forged_cursor_never_reaches_the_plan(fields):
+    paging = Paging(page_size=20, items_per_page=True)
+    print_ = pagination.fingerprint("t", {})
+    version, page, offset, per_page = fields
+    token = forged(version, float("inf") if page == "Infinity" else page, offset, per_page, print_)
+    with pytest.raises(ArgumentError, match="next_cursor.*unchanged.*omit it"):
+        pagination.plan_page(paging, print_, 20, token)
+
+
+def test_a_fixed_page_size_cursor_must_keep_that_size():
+    paging = Paging(page_size=20, items_per_page=False)
+    print_ = pagination.fingerprint("t", {})
+    with pytest.raises(ArgumentError, match="next_cursor"):
+        pagination.plan_page(paging, print_, 10, forged(1, 2, 0, 200, print_))
+    assert pagination.plan_page(paging, print_, 10, forged(1, 2, 10, 20, print_)).page == 2
+
+
+@pytest.mark.parametrize("token", [
+    forged(*([[[[[[[[[[1]]]]]]]]]] * 5)),
+    __import__("base64").urlsafe_b64encode(b"[" * 100_000 + b"]" * 100_000).decode(),
+    "A" * 1_000_000,
+])
+def test_deep_or_huge_cursors_get_a_clear_error(token):
+    paging = Paging(page_size=20, items_per_page=True)
+    with pytest.raises(ArgumentError, match="next_cursor.*unchanged"):
+        pagination.plan_page(paging, "x", 20, token)
+
+
 def test_an_answer_without_page_data_is_paged_through_not_cut_short():
     paging = Paging(page_size=20, items_per_page=False)
     print_ = pagination.fingerprint("t", {})

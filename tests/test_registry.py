@@ -194,3 +194,12 @@ def test_a_missing_snapshot_fails_and_is_not_written(tmp_path, monkeypatch, oper
     monkeypatch.setenv("UPDATE_SNAPSHOTS", "1")
     check_snapshot(missing, snapshot_text(operations))
     assert missing.read_text(encoding="utf-8") == snapshot_text(operations)
+
+
+def test_meta_schema_checks_the_member_text_mark():
+    meta = json.loads((resources.files("learnworlds_mcp") / "meta_schema.json").read_text())
+    data = json.loads((resources.files("learnworlds_mcp") / "schemas" / "community.json").read_text())
+    post = next(op for op in data["operations"] if op["path"] == "/v2/community/posts/{id}")
+    post["response"]["properties"]["text"]["x-member-text"] = "yes"
+    errors = list(jsonschema.Draft202012Validator(meta).iter_errors(data))
+    assert errors and "x-member-text" in str(errors[0].absolute_path)

@@ -82,8 +82,9 @@ def test_no_secret_anywhere_across_every_tool(tmp_path, secret):
     audit_text = audit.read_text()
     records = [json.loads(line) for line in audit_text.splitlines()]
     assert sum(r["event"] == "outcome" for r in records) == 2 * len(load())  # writes also leave an intent
+    obtained = "sandbox-exchanged-000001"  # the first token the sandbox's exchange issues
     for text in (stdout, stderr, audit_text):
-        assert TOKEN not in text and CLIENT_SECRET not in text
+        assert TOKEN not in text and CLIENT_SECRET not in text and obtained not in text
     assert "DEBUG" in stderr or "INFO" in stderr  # the log really ran at debug level
 
 

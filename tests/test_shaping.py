@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import httpx
 import pytest
@@ -82,9 +83,83 @@ async def test_fields_and_empty_values_shrink_results(operations):
 
 
 def test_an_oversized_object_keeps_what_fits():
-    kept, dropped = shaping.fit_object({"a": "x" * 10, "b": "y" * 5000, "c": 1}, 200)
-    assert kept == {"a": "x" * 10, "c": 1} and dropped == ["b"]
-    assert json.dumps(kept)
+    kept = shaping.cap({"a": "x" * 10, "b": "y" * 5000, "c": 1}, 200)
+    assert kept["a"] == "x" * 10 and kept["c"] == 1 and shaping.size(kept) <= 200
+    assert kept["b"].startswith("yyy") and "cut 4," in kept["b"]
+
+
+BIG = "B" * 2_000_000
+
+
+def paged(data, **meta):
+    return lambda request: httpx.Response(200, json={"data": data, "meta": {"page": 1, "totalPages": 1,
+                                                                             "totalItems": len(data), **meta}})
+
+
+@pytest.mark.anyio
+async def test_a_huge_first_item_is_cut_inside_and_the_cursor_still_resumes(operations):
+    users_op = next(op for op in operations if op.name == "list_all_learn_worlds_users")
+    data = [dict(USER, id="u0", nps_comment=BIG)] + [dict(USER, id=f"u{n}") for n in range(1, 5)]
+    result = await execute(users_op, {"limit": 5}, runtime(paged(data), max_result_bytes=20_000))
+    assert shaping.size(result) <= 20_000
+    assert [u["id"] for u in result["result"]] == ["u0"]
+    comment = result["result"][0]["nps_comment"]
+    assert comment.startswith("BBB") and "cut 1,9" in comment and "characters" in comment
+    rest = await execute(users_op, {"limit": 5, "next_cursor": result["next_cursor"]},
+                         runtime(paged(data), max_result_bytes=20_000))
+    assert [u["id"] for u in rest["result"]] == ["u1", "u2", "u3", "u4"]
+
+
+@pytest.mark.anyio
+async def test_a_huge_item_of_an_unpaged_list_is_cut(operations):
+    roles = next(op for op in operations if op.name == "list_all_learn_worlds_roles")
+    handler = lambda request: httpx.Response(200, json={"data": [{"id": "r1", "title": BIG}, {"id": "r2"}]})
+    result = await execute(roles, {}, runtime(handler, max_result_bytes=20_000))
+    assert shaping.size(result) <= 20_000 and "cut 1,9" in result["result"][0]["title"]
+
+
+@pytest.mark.anyio
+async def test_a_huge_single_object_is_cut_and_keeps_its_other_fields(operations):
+    get_user = next(op for op in operations if op.name == "get_single_learn_worlds_user_by_id")
+    handler = lambda request: httpx.Response(200, json=dict(USER, nps_comment=BIG, tags=["t"] * 300_000))
+    result = await execute(get_user, {"id": "u1"}, runtime(handler, max_result_bytes=20_000))
+    assert shaping.size(result) <= 20_000
+    assert result["email"] == "ada@example.com" and "cut 1,9" in result["nps_comment"]
+
+
+@pytest.mark.parametrize("value", [
+    {"a": "x" * 1_000_000}, ["y" * 1000] * 5000, {f"k{n}": n for n in range(200_000)},
+    [[[[["z" * 500_000]]]]], {"k" * 900_000: 1},
+])
+def test_cap_always_fits_the_budget(value):
+    capped = shaping.cap(value, 4000)
+    assert shaping.size(capped) <= 4000 and "cut" in json.dumps(capped)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("status", [400, 422])
+async def test_huge_error_messages_fit_the_budget(operations, status):
+    from learnworlds_mcp.server import run_tool
+
+    get_user = next(op for op in operations if op.name == "get_single_learn_worlds_user_by_id")
+    body = {"message": "bad " + BIG, "errors": {"email": [BIG], "name": ["x" * 100] * 10_000}}
+    handler = lambda request: httpx.Response(status, json=body)
+    outcome = await run_tool(get_user, {"id": "u1"}, runtime(handler, max_result_bytes=20_000))
+    text = outcome.content[0].text
+    assert outcome.is_error and len(text.encode()) <= 20_000
+    error = json.loads(text)
+    assert error["status"] == status and error["error"].startswith(f"LearnWorlds answered HTTP {status}: bad BBB")
+    assert re.search(r"cut [\d,]+ characters", error["error"])
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("tool, args", [("list_all_learn_worlds_users", {"limit": 1}),
+                                        ("list_all_learn_worlds_roles", {})])
+async def test_a_list_of_one_huge_item_is_cut_too(operations, tool, args):
+    op = next(o for o in operations if o.name == tool)
+    handler = paged([{"id": "u0", "title": BIG, "nps_comment": BIG}])
+    result = await execute(op, args, runtime(handler, max_result_bytes=20_000))
+    assert shaping.size(result) <= 20_000 and "cut 1,9" in json.dumps(result) and "truncated" in result
 
 
 @pytest.mark.anyio

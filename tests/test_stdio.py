@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import subprocess
 import sys
 import threading
@@ -71,7 +72,7 @@ def test_stdout_is_only_json_rpc_and_logs_go_to_stderr(school, tmp_path):
         for message in messages:
             proc.stdin.write((message if isinstance(message, str) else json.dumps(message)) + "\n")
             proc.stdin.flush()
-            if isinstance(message, dict) and "id" in message:
+            if isinstance(message, str) or "id" in message:  # the bad line gets a parse error
                 replies.append(json.loads(proc.stdout.readline()))  # every stdout line is JSON
         proc.stdin.close()
         rest, stderr = proc.stdout.read(), proc.stderr.read()
@@ -81,7 +82,8 @@ def test_stdout_is_only_json_rpc_and_logs_go_to_stderr(school, tmp_path):
     assert rest.strip() == ""
     assert all(r.get("jsonrpc") == "2.0" for r in replies)
     by_id = {r.get("id"): r for r in replies}
-    assert set(by_id) == {1, 2, 3}  # the bad line did not stop the server
+    assert set(by_id) == {1, 2, 3, None}  # the bad line did not stop the server
+    assert by_id[None]["error"]["code"] == -32700
     assert len(by_id[2]["result"]["tools"]) > 10
     assert by_id[3]["result"]["isError"] is False
     assert by_id[3]["result"]["structuredContent"]["result"][0]["email"] == "ada@example.com"
@@ -103,3 +105,49 @@ async def test_round_trip_through_the_sdk_stdio_client(school, tmp_path):
         assert not result.is_error and result.structured_content["next_cursor"] is None
         bad = await client.call_tool("list_all_learn_worlds_users", {"limit": 0})
         assert bad.is_error and "'limit'" in bad.content[0].text
+
+
+def test_malformed_lines_are_answered_never_dropped(school, tmp_path):
+    """The SDK's reader drops these silently and the client hangs; each must get a JSON-RPC error."""
+    deep = "[" * 10_000 + "]" * 10_000
+    lines = [
+        ('{"jsonrpc":"2.0","id":10,"method":"tools/call","params":{"name":"\\ud800"}}', 10, -32700),
+        ('{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"name":"x","arguments":{"a":' + deep + '}}}',
+         11, -32700),
+        ('{"jsonrpc":"2.0","id":12,"method":"tools/call","params":{"name":"x","arguments":{"a":'
+         + "[" * 300 + "]" * 300 + '}}}', 12, -32600),
+        ('[{"jsonrpc":"2.0","id":13,"method":"tools/list"}]', None, -32600),
+        ('{"jsonrpc":"1.0","id":"fourteen","method":"tools/list"}', "fourteen", -32600),
+        ('{"jsonrpc":"2.0","id":15.5,"method":"tools/list"}', None, -32600),
+        ('{"jsonrpc":"2.0","method":"tools/list","params":{"id":"record-1"}, "id": {"x": 1}}', None, -32600),
+        ("not json at all", None, -32700),
+        ('{"jsonrpc":"2.0","id":16,"method":"tools/call","params":{"name":"x","arguments":{"a":"'
+         + "x" * 4_100_000 + '"}}}', 16, -32600),
+    ]
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+    proc = subprocess.Popen(command() + ["serve", "--methods", "read"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=server_env(school, tmp_path))
+    replies: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [replies.put(line) for line in proc.stdout], daemon=True).start()
+
+    def reply():  # the SDK alone leaves these unanswered: time out rather than hang the suite
+        return json.loads(replies.get(timeout=15))
+
+    try:
+        proc.stdin.write(json.dumps(init) + "\n" + '{"jsonrpc":"2.0","method":"notifications/initialized"}\n')
+        proc.stdin.flush()
+        assert reply()["id"] == 1
+        for line, request_id, code in lines:
+            proc.stdin.write(line + "\n")
+            proc.stdin.flush()
+            answer = reply()  # an answer arrives: the client is not left hanging
+            assert (answer["id"], answer["error"]["code"]) == (request_id, code), (line[:80], answer)
+        proc.stdin.write('{"jsonrpc":"2.0","id":20,"method":"tools/list"}\n')
+        proc.stdin.flush()
+        assert len(reply()["result"]["tools"]) > 10  # still serving
+        proc.stdin.close()
+        assert proc.wait(timeout=30) == 0
+    finally:
+        proc.kill()

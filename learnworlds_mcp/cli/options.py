@@ -62,7 +62,8 @@ Ttl = Annotated[Optional[str], typer.Option(
     help="Like --expires-at, as a duration from now: 30m, 8h, 2d.")]
 MaxResultBytes = Annotated[int, typer.Option(
     "--max-result-bytes", envvar="LEARNWORLDS_MAX_RESULT_BYTES", show_envvar=True, min=2000,
-    help="Cut larger results at an item boundary (default about 20,000 tokens).")]
+    help="Most bytes any result or error may take; lists are cut at an item boundary, long text in place "
+         "(default about 20,000 tokens).")]
 KeepEmpty = Annotated[bool, typer.Option(
     "--keep-empty", envvar="LEARNWORLDS_KEEP_EMPTY", show_envvar=True,
     help="Keep null and empty values in results (they are left out by default to save context).")]

@@ -212,7 +212,12 @@ def school_environment(api_url: str | None, sandbox: bool, seed: int | None = No
             env.update(LEARNWORLDS_CLIENT_ID=SANDBOX_CLIENT_ID, LEARNWORLDS_ACCESS_TOKEN=SANDBOX_ACCESS_TOKEN)
             api_url = handle.api_url
         if api_url:
-            env["LEARNWORLDS_API_URL"] = api_url
+            from ..auth import normalize_url
+
+            try:  # a malformed flag is a usage error (exit 2), before any credentials are looked up
+                env["LEARNWORLDS_API_URL"] = normalize_url(api_url, "--api-url")
+            except CredentialsError as exc:
+                fail(str(exc), code=2)
         yield env
 
 
