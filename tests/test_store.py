@@ -486,3 +486,18 @@ async def test_over_real_stdio_progress_arrives_per_page_and_the_answer_follows(
     expected = sum(1 for u in sandbox.school.users.values() if not u["is_suspended"])
     assert result.structured_content["rows"] == [[expected]]
     assert seen == [(1, 3), (2, 3), (3, 3)]
+
+
+@pytest.mark.anyio
+async def test_member_written_text_is_cleaned_at_load_and_flagged_in_answers(sandbox):
+    from learnworlds_sandbox.planted import HIDDEN, VISIBLE
+
+    runtime, operations = make_runtime(sandbox)
+    async with Client(build_server(operations, runtime)) as mcp:
+        error, posts = await query(mcp, "SELECT text FROM posts")
+        error, users = await query(mcp, "SELECT json_extract(fields, '$.bio') FROM users WHERE fields LIKE '%Patras%'")
+        error, roles = await query(mcp, "SELECT count(*) FROM groups")
+    text = json.dumps([posts["rows"], users["rows"]], ensure_ascii=False)
+    assert "Loved the week 3 exercises!" in text and "Maths teacher from Patras." in text
+    assert VISIBLE and [h for h in HIDDEN if h in text] == []
+    assert "member_text" in posts and "member_text" in users and "member_text" not in roles
