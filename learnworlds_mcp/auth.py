@@ -128,15 +128,19 @@ def api_url_for(school_url: str) -> str:
     return normalize_url(school_url, "school URL") + "/admin/api"
 
 
-def resolve(profile: str = "default", env: dict[str, str] | None = None) -> Credentials:
-    """Credentials from the environment first, then the stored profile; CredentialsError if incomplete."""
+def resolve(profile: str = "default", env: dict[str, str] | None = None,
+            origin: str = "environment") -> Credentials:
+    """Credentials from the environment first, then the stored profile; CredentialsError if incomplete.
+
+    `origin` names where the environment's values came from in `sources` (the sandbox sets its own).
+    """
     env = os.environ if env is None else env
     stored = profiles.read_profile(profile)
     sources: dict[str, str] = {}
 
     def pick(variable: str, stored_value: str | None, label: str) -> str | None:
         if env.get(variable):
-            sources[label] = f"environment ({variable})"
+            sources[label] = f"{origin} ({variable})"
             return env[variable]
         if stored_value:
             sources[label] = f"profile {profile!r} ({profiles.config_path()})"
@@ -149,9 +153,9 @@ def resolve(profile: str = "default", env: dict[str, str] | None = None) -> Cred
     access_token = env.get("LEARNWORLDS_ACCESS_TOKEN") or None
     client_secret = env.get("LEARNWORLDS_CLIENT_SECRET") or None
     if access_token:
-        sources["secret"] = "environment (LEARNWORLDS_ACCESS_TOKEN)"
+        sources["secret"] = f"{origin} (LEARNWORLDS_ACCESS_TOKEN)"
     elif client_secret:
-        sources["secret"] = "environment (LEARNWORLDS_CLIENT_SECRET)"
+        sources["secret"] = f"{origin} (LEARNWORLDS_CLIENT_SECRET)"
     elif stored:
         _expire_if_due(profile, stored)
         secret = profiles.read_secret(profile)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # httpx is imported at the first request: it costs ~80 ms of 
     from .budget import SharedBudget
 
 from . import failures
-from .auth import Credentials
+from .auth import MASK, Credentials
 from .body import ACCEPT_ENCODING, MAX_BODY_BYTES, read_bounded
 from .calls import CallContext, current_call
 from .errors import ApiError, ArgumentError
@@ -153,12 +153,19 @@ class LearnWorldsClient:
         finally:
             self.limiter.settle(ticket)
         context.stats.status = status
+        # An upstream that echoes a credential gets it masked before anything reads the answer, so no
+        # later cut (a byte cap, a field pick) can leave part of it showing.
+        for secret in self.credentials.secrets:
+            if secret.encode() in content:
+                content = content.replace(secret.encode(), MASK.encode())
         return failures.parse(response, content)
 
     async def _fetch(self, request: httpx.Request, *, auth: bool = True) -> tuple[int, httpx.Response, bytes]:
         """Send and read one request under the deadline and byte ceilings; failures become ApiError."""
+        import anyio
+
         try:
-            async with asyncio.timeout(self.deadline):
+            with anyio.fail_after(self.deadline):  # asyncio.timeout would need Python 3.11
                 response = await self.http.send(request, stream=True, **({} if auth else {"auth": None}))
                 try:
                     content = await read_bounded(response, self.max_body_bytes)

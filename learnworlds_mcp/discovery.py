@@ -27,6 +27,10 @@ class Exposure(str, enum.Enum):
 SEARCH, DESCRIBE, RUN_READ, RUN_WRITE = ("search_learn_worlds_tools", "describe_learn_worlds_tool",
                                          "run_learn_worlds_read_tool", "run_learn_worlds_write_tool")
 MAX_MATCHES = 12
+MAX_DEPTH = 32  # deeper arguments are refused before anything walks them (no RecursionError)
+MAX_JSON_TEXT = 1_000_000  # `arguments` sent as JSON text: bound what json.loads is given
+# An object argument may arrive as JSON text (a known client habit); `target` parses it.
+_JSON_TYPES = {"string": (str,), "object": (dict, str)}
 _RUN_SCHEMA = {
     "type": "object",
     "properties": {
@@ -69,6 +73,54 @@ def meta_tools(operations: list[Operation]) -> list[dict[str, Any]]:
     return tools
 
 
+def check_arguments(definition: dict[str, Any], arguments: Any) -> dict[str, Any]:
+    """A meta-tool's arguments held to its input schema as strictly as any tool's; ArgumentError names the field."""
+    if not isinstance(arguments, dict):
+        raise ArgumentError("Invalid arguments: give a JSON object")
+    schema = definition["inputSchema"]
+    properties = schema["properties"]
+    problems = []
+    extra = [name for name in arguments if name not in properties]
+    if extra:
+        problems.append(f"unknown argument(s) {', '.join(map(repr, extra))}; valid arguments: {', '.join(properties)}")
+    for name in schema.get("required", ()):
+        if name not in arguments:
+            problems.append(f"{name!r} is required; add it and call again")
+    for name, value in arguments.items():
+        spec = properties.get(name)
+        if spec is None:
+            continue
+        if not isinstance(value, _JSON_TYPES[spec["type"]]):
+            wanted = "a JSON object" if spec["type"] == "object" else "text"
+            problems.append(f"argument {name!r}: give {wanted}, not {_json_type(value)}")
+        elif "enum" in spec and value not in spec["enum"]:
+            problems.append(f"argument {name!r}: {value!r} is not one of {', '.join(map(repr, spec['enum']))}")
+        elif _depth(value) > MAX_DEPTH:
+            problems.append(f"argument {name!r}: nested deeper than {MAX_DEPTH} levels")
+    if problems:
+        raise ArgumentError("Invalid arguments: " + "; ".join(problems[:5]))
+    return arguments
+
+
+def _json_type(value: Any) -> str:
+    names = {bool: "a boolean", int: "a number", float: "a number", str: "text", list: "an array",
+             dict: "an object", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _depth(value: Any) -> int:
+    """How deeply a JSON value nests, walked without recursion and stopping past MAX_DEPTH."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if level > MAX_DEPTH:
+            return level
+        deepest = max(deepest, level)
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
 def search(operations: list[Operation], query: str | None, tag: str | None, method: str | None) -> dict[str, Any]:
     """Operations matching every given criterion, best word matches first."""
     words = [w for w in re.split(r"[^a-z0-9]+", (query or "").lower()) if w]
@@ -96,9 +148,11 @@ def describe(by_name: dict[str, Operation], name: str) -> dict[str, Any]:
 
 
 def lookup(by_name: dict[str, Operation], name: Any) -> Operation:
-    op = by_name.get(name) if isinstance(name, str) else None
+    if not isinstance(name, str):
+        raise ArgumentError(f"name: give a tool name as text; use {SEARCH} to find one")
+    op = by_name.get(name)
     if op is None:
-        raise ArgumentError(f"name: {name!r} is not a tool on this server; use {SEARCH} to find one")
+        raise ArgumentError(f"name: {name[:100]!r} is not a tool on this server; use {SEARCH} to find one")
     return op
 
 
@@ -112,10 +166,14 @@ def target(by_name: dict[str, Operation], executor: str, arguments: dict[str, An
                             f"with {other}")
     inner = arguments.get("arguments") or {}
     if isinstance(inner, str):
+        if len(inner) > MAX_JSON_TEXT:
+            raise ArgumentError(f"arguments: JSON text longer than {MAX_JSON_TEXT:,} characters")
         try:
             inner = json.loads(inner)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ArgumentError("arguments: give a JSON object of the tool's arguments") from None
+        if _depth(inner) > MAX_DEPTH:
+            raise ArgumentError(f"arguments: nested deeper than {MAX_DEPTH} levels")
     if not isinstance(inner, dict):
         raise ArgumentError("arguments: give a JSON object of the tool's arguments")
     return op, inner

@@ -58,9 +58,10 @@ class _Run:
     """The state one doctor run carries from check to check."""
 
     def __init__(self, profile: str, env: dict[str, str], selection: filters.Selection,
-                 transport: httpx.AsyncBaseTransport | None):
+                 transport: httpx.AsyncBaseTransport | None, origin: str = "environment"):
         self.profile = profile
         self.env = env
+        self.origin = origin
         self.selection = selection
         self.transport = transport
         self.credentials: auth.Credentials | None = None
@@ -107,13 +108,13 @@ class _Run:
         from_env = next((v for v in SECRET_VARIABLES if self.env.get(v)), None)
         if from_env:
             return Check(KEYRING, True, f"no OS keyring backend ({trouble}); not needed: the secret comes "
-                                        f"from the environment ({from_env})")
+                                        f"from the {self.origin} ({from_env})")
         return Check(KEYRING, False, f"no OS keyring backend ({trouble}), so no stored secret can be read",
                      fix="install or unlock an OS keyring, or " + profiles.ENV_ROUTE)
 
     async def profile_check(self) -> Check:
         try:
-            creds = auth.resolve(self.profile, self.env)
+            creds = auth.resolve(self.profile, self.env, self.origin)
         except CredentialsError as exc:
             return Check(PROFILE, False, f"profile {self.profile!r}: no usable credentials", fix=str(exc))
         self.credentials = creds
@@ -271,12 +272,16 @@ def _scrub(check: Check, secrets: set[str]) -> Check:
 
 async def run_checks(profile: str, env: Mapping[str, str], selection: filters.Selection,
                      api_url: str | None = None,
-                     transport: httpx.AsyncBaseTransport | None = None) -> list[Check]:
-    """Run every check in order; never raises (an unexpected error becomes a failed check)."""
+                     transport: httpx.AsyncBaseTransport | None = None,
+                     origin: str = "environment") -> list[Check]:
+    """Run every check in order; never raises (an unexpected error becomes a failed check).
+
+    `origin` names where `env`'s settings came from: the environment, or the --sandbox school.
+    """
     env = dict(env)
     if api_url:
         env["LEARNWORLDS_API_URL"] = api_url  # the flag wins over the environment, as in `serve`
-    run = _Run(profile, env, selection, transport)
+    run = _Run(profile, env, selection, transport, origin)
     checks = []
     for name, step in run.steps():
         try:

@@ -68,6 +68,20 @@ def _unknown(label: str, given: Iterable[str], valid: Iterable[str]) -> str | No
     return f"unknown {label} {', '.join(map(repr, bad))}; valid {label}s: {', '.join(valid)}"
 
 
+def _unknown_tools(given: Iterable[str], names: Iterable[str]) -> str | None:
+    """Too many tools to list them all: the three closest names to each unknown one, and where to see the rest."""
+    import difflib
+
+    names = sorted(set(names))
+    parts = []
+    for bad in (name for name in given if name not in names):
+        close = difflib.get_close_matches(bad, names, n=3, cutoff=0.5)
+        parts.append(f"unknown tool {bad!r}" + (f" (closest: {', '.join(close)})" if close else ""))
+    if not parts:
+        return None
+    return "; ".join(parts) + "; `learnworlds-mcp list-tools` lists every tool"
+
+
 def select(operations: list[Operation], selection: Selection) -> list[Operation]:
     """The operations the selection keeps; SelectionError for unknown names or an empty result."""
     names = [op.name for op in operations] + [QUERY_TOOL]
@@ -75,8 +89,8 @@ def select(operations: list[Operation], selection: Selection) -> list[Operation]
     problems = [p for p in (
         _unknown("method", selection.methods, METHOD_VALUES),
         _unknown("tag", selection.tags, tags),
-        _unknown("tool", selection.tools, names),
-        _unknown("tool", selection.exclude_tools, names),
+        _unknown_tools(selection.tools, names),
+        _unknown_tools(selection.exclude_tools, names),
     ) if p]
     if problems:
         raise SelectionError("; ".join(problems))

@@ -251,6 +251,60 @@ def claude_code_command(name: str, command: str, serve_args: list[str], profile:
     return ["claude", "mcp", "add", *options, name, "--", entry["command"], *entry["args"]]
 
 
+@dataclass(frozen=True)
+class ClaudeCodeEntry:
+    """One server as `claude mcp get` shows it: its scope, command and space-joined arguments."""
+
+    scope: str
+    command: str
+    args: str
+
+
+def parse_claude_code_entry(text: str) -> ClaudeCodeEntry | None:
+    """Read `claude mcp get NAME` output; None when it shows no stdio command (absent, or another kind)."""
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.strip().partition(":")
+        if sep and key in ("Scope", "Command", "Args"):
+            fields.setdefault(key, value.strip())
+        if match := re.search(r"claude mcp remove \S+ -s (\w+)", line):
+            fields["scope"] = match.group(1)
+    if "Command" not in fields:
+        return None
+    scope = fields.get("scope") or fields.get("Scope", "local").split(" ")[0].lower()
+    return ClaudeCodeEntry(scope, fields["Command"], fields.get("Args", ""))
+
+
+def sync_claude_code(argv: list[str], scope: str | None, run: Callable = subprocess.run) -> str:
+    """Run `claude mcp add` so that a second run changes nothing: 'added', 'updated' or 'unchanged'.
+
+    `claude mcp add` refuses a name that exists, so an entry that differs is removed from its scope
+    first; one that matches is left alone.
+    """
+    claude, name = argv[0], argv[argv.index("--") - 1]
+    wanted = argv[argv.index("--") + 1:]
+    try:
+        shown = run([claude, "mcp", "get", name], capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise HostError(f"`claude mcp get {name}` failed ({exc}); run the printed command yourself") from exc
+    existing = parse_claude_code_entry(shown.stdout) if shown.returncode == 0 else None
+    outcome = "added"
+    if existing is not None and (scope is None or existing.scope == scope):
+        if (existing.command, existing.args) == (wanted[0], " ".join(wanted[1:])):
+            return "unchanged"
+        removed = run([claude, "mcp", "remove", name, "-s", existing.scope], capture_output=True, text=True,
+                      timeout=120)
+        if removed.returncode != 0:
+            raise HostError(f"`claude mcp remove {name} -s {existing.scope}` failed: "
+                            f"{(removed.stderr or removed.stdout).strip()[:300]}")
+        outcome = "updated"
+    added = run(argv, capture_output=True, text=True, timeout=120)
+    if added.returncode != 0:
+        lost = f" (the old {name!r} entry was already removed)" if outcome == "updated" else ""
+        raise HostError(f"`claude mcp add` failed{lost}: {(added.stderr or added.stdout).strip()[:300]}")
+    return outcome
+
+
 def claude_executable(which: Callable[[str], str | None] = shutil.which) -> str:
     """The `claude` command's path (on Windows a .cmd that subprocess cannot find by bare name)."""
     if found := which("claude"):

@@ -28,6 +28,7 @@ from .executor import DEFAULT_MAX_RESULT_BYTES, Runtime, execute
 from .filters import select
 from .policy import Grant
 from .registry import Operation
+from .unconfigured import UnconfiguredClient
 
 log = logging.getLogger("learnworlds_mcp")
 
@@ -70,6 +71,7 @@ def build_server(operations: list[Operation], runtime: Runtime | LearnWorldsClie
         definitions = [op.tool() for op in operations]
     tools = [types.Tool.model_validate(d) for d in definitions]
     listed = {d["name"] for d in definitions}
+    meta = {d["name"]: d for d in definitions}
 
     async def list_tools(ctx: Any, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
         return types.ListToolsResult(tools=tools)
@@ -84,7 +86,7 @@ def build_server(operations: list[Operation], runtime: Runtime | LearnWorldsClie
         async with runtime.policy.slot():
             if exposure is not Exposure.DISCOVERY:
                 return await run_tool(by_name[params.name], params.arguments, runtime, audit)
-            return await _run_meta(params.name, params.arguments or {}, operations, by_name, runtime, audit)
+            return await _run_meta(meta[params.name], params.arguments or {}, operations, by_name, runtime, audit)
 
     available = set(by_name)
     schemas = {op.name: op.input_schema for op in operations}
@@ -124,9 +126,11 @@ def server_for(grant: Grant, operations: list[Operation], runtime: Runtime, audi
     return build_server(chosen, runtime, audit.bind(grant=grant.name) if audit else None, exposure)
 
 
-async def _run_meta(name: str, arguments: dict[str, Any], operations: list[Operation],
+async def _run_meta(definition: dict[str, Any], arguments: dict[str, Any], operations: list[Operation],
                     by_name: dict[str, Operation], runtime: Runtime, audit: AuditLog | None) -> types.CallToolResult:
+    name = definition["name"]
     try:
+        arguments = discovery.check_arguments(definition, arguments)
         if name == discovery.SEARCH:
             return _ok(discovery.search(operations, arguments.get("query"), arguments.get("tag"),
                                         arguments.get("method")))
@@ -154,6 +158,8 @@ async def run_tool(operation: Operation, arguments: dict[str, Any] | None, runti
         context.before_write = lambda method, path: audit.intent(
             call_id=context.call_id, tool=operation.name, arguments=arguments or {}, request=f"{method} {path}")
     try:
+        if isinstance(runtime.client, UnconfiguredClient):  # before the arguments: nothing else can help
+            raise CredentialsError(runtime.client.message)
         structured = await execute(operation, arguments, runtime)
     except (ArgumentError, PolicyError, CredentialsError) as exc:
         outcome = error_result(str(exc), runtime.max_result_bytes)

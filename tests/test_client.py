@@ -161,3 +161,15 @@ async def test_after_a_429_remaining_is_zero_and_the_reset_is_the_real_wait(http
     assert facts["ratelimit-remaining"] == 0
     assert facts["retry_after_seconds"] >= 10 and facts["ratelimit-reset"] >= 10
     assert client.limiter.seconds_until_free() >= 9.5  # the next call waits too, instead of meeting another 429
+
+
+@pytest.mark.anyio
+async def test_an_echoed_secret_is_masked_before_the_answer_is_read(httpx_mock, client):
+    """Masked in the raw answer, so no later cut (a byte cap inside the token) can leave a piece of it."""
+    httpx_mock.add_response(json={"id": "u1", "bio": "x" * 50 + SECRET + "y" * 50})
+    httpx_mock.add_response(status_code=422, json={"error": f"bad token {SECRET}"})
+    answer = await client.send("GET", "/v2/users/u1")
+    assert SECRET not in json.dumps(answer) and answer["bio"] == "x" * 50 + "***" + "y" * 50
+    with pytest.raises(ApiError) as caught:
+        await client.send("GET", "/v2/users/u1")
+    assert SECRET not in str(caught.value) and SECRET[:12] not in str(caught.value)

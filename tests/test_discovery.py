@@ -69,3 +69,44 @@ async def test_prompts_in_discovery_mode_point_at_the_read_executor(operations):
     text = rendered.messages[0].content.text
     assert text.startswith("On this server, call each tool named below through run_learn_worlds_read_tool")
     assert "list_all_learn_worlds_users" in text
+
+
+def _nested(depth: int) -> dict:
+    value: dict = {}
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("name, arguments, fragment", [
+    (discovery.SEARCH, {"words": "suspend"}, "unknown argument(s) 'words'; valid arguments: query, tag, method"),
+    (discovery.SEARCH, {"query": [1]}, "argument 'query': give text, not an array"),
+    (discovery.SEARCH, {"query": {"a": 1}}, "argument 'query': give text, not an object"),
+    (discovery.SEARCH, {"method": "delete-all"}, "argument 'method': 'delete-all' is not one of"),
+    (discovery.DESCRIBE, {"name": "list_all_learn_worlds_roles", "verbose": True}, "unknown argument(s) 'verbose'"),
+    (discovery.DESCRIBE, {}, "'name' is required"),
+    (discovery.RUN_READ, {"name": ["list_all_learn_worlds_roles"]}, "argument 'name': give text, not an array"),
+    (discovery.RUN_READ, {"name": "list_all_learn_worlds_roles", "arguments": {}, "dry": 1}, "unknown argument(s) 'dry'"),
+    (discovery.RUN_READ, {"name": "list_all_learn_worlds_roles", "arguments": _nested(60)}, "nested deeper than 32"),
+    (discovery.RUN_READ, {"name": "list_all_learn_worlds_roles", "arguments": "[" * 100_000},
+     "give a JSON object of the tool's arguments"),
+    (discovery.RUN_READ, {"name": "list_all_learn_worlds_roles", "arguments": json.dumps(_nested(60))},
+     "nested deeper than 32"),
+])
+async def test_meta_tools_refuse_unknown_wrong_and_deep_arguments_like_every_tool(operations, httpx_mock, name,
+                                                                                  arguments, fragment):
+    async with Client(server(operations)) as client:
+        result = await client.call_tool(name, arguments)
+    text = result.content[0].text
+    assert result.is_error and fragment in text, text
+    assert "Internal" not in text and "Error" not in text.split(":")[0]
+
+
+def test_the_search_schema_names_the_arguments_the_readme_gives(operations):
+    from pathlib import Path
+
+    search = discovery.meta_tools(operations)[0]
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    named = ", ".join(f"`{p}`" for p in search["inputSchema"]["properties"])
+    assert f"`{discovery.SEARCH}` ({named})" in readme

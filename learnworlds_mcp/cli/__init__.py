@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from .. import __version__
+from .help import HELP, Group
 
 app = typer.Typer(
     name="learnworlds-mcp",
@@ -18,15 +19,17 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=Group,
+    **HELP,
 )
 auth_app = typer.Typer(help="Store, show and remove LearnWorlds credentials (secret in the OS keyring).",
-                       no_args_is_help=True)
+                       no_args_is_help=True, cls=Group, **HELP)
 app.add_typer(auth_app, name="auth")
 install_app = typer.Typer(help="Add this server to an MCP host's configuration (never with a secret).",
-                          no_args_is_help=True)
+                          no_args_is_help=True, cls=Group, **HELP)
 app.add_typer(install_app, name="install")
 grant_app = typer.Typer(help="Bearer tokens for `serve --transport http`: each names the tools, expiry and write cap "
-                             "its holder gets.", no_args_is_help=True)
+                             "its holder gets.", no_args_is_help=True, cls=Group, **HELP)
 app.add_typer(grant_app, name="grant")
 PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
 
@@ -46,7 +49,7 @@ def main(
 
 
 
-from . import credentials, grant, install, query, serving  # noqa: E402,F401 - each registers its commands on `app`
+from . import bundle, credentials, grant, install, query, serving  # noqa: E402,F401 - each registers its commands on `app`
 
 
 def run() -> None:

@@ -14,22 +14,22 @@ from .options import Profile, expiry_from_flags, fail, fail_with
 @auth_app.command("login")
 def auth_login(
     profile: Profile = "default",
-    school_url: Annotated[Optional[str], typer.Option("--school-url", help="e.g. https://myschool.learnworlds.com")] = None,
-    client_id: Annotated[Optional[str], typer.Option("--client-id", help="Client id from Settings > Developers > API.")] = None,
+    school_url: Annotated[Optional[str], typer.Option("--school-url", metavar="URL", help="e.g. https://myschool.learnworlds.com")] = None,
+    client_id: Annotated[Optional[str], typer.Option("--client-id", metavar="ID", help="Client id from Settings > Developers > API.")] = None,
     use_client_secret: Annotated[bool, typer.Option(
         "--use-client-secret", help="The secret you enter is a client secret (tokens are then obtained and "
         "refreshed automatically), not an access token.")] = False,
     secret_stdin: Annotated[bool, typer.Option(
         "--secret-stdin", help="Read the secret from standard input instead of a hidden prompt (for scripts).")] = False,
-    api_url: Annotated[Optional[str], typer.Option("--api-url", help="Override the API base (rarely needed).")] = None,
+    api_url: Annotated[Optional[str], typer.Option("--api-url", metavar="URL", help="Override the API base (rarely needed).")] = None,
     expires_at: Annotated[Optional[str], typer.Option(
-        "--expires-at", help="ISO 8601 time after which the stored secret is deleted at its next use.")] = None,
-    ttl: Annotated[Optional[str], typer.Option("--ttl", help="Like --expires-at, as a duration: 30m, 8h, 2d.")] = None,
+        "--expires-at", metavar="TIME", help="ISO 8601 time after which the stored secret is deleted at its next use.")] = None,
+    ttl: Annotated[Optional[str], typer.Option("--ttl", metavar="DURATION", help="Like --expires-at, as a duration: 30m, 8h, 2d.")] = None,
     methods: Annotated[Optional[str], typer.Option(
-        "--methods", help="Restrict every command using this profile to these methods (e.g. read); flags can "
+        "--methods", metavar="LIST", help="Restrict every command using this profile to these methods (e.g. read); flags can "
         "narrow this later, never widen it.")] = None,
-    tags: Annotated[Optional[str], typer.Option("--tags", help="Restrict the profile to tools with any of these tags.")] = None,
-    tools: Annotated[Optional[str], typer.Option("--tools", help="Restrict the profile to these tool names.")] = None,
+    tags: Annotated[Optional[str], typer.Option("--tags", metavar="LIST", help="Restrict the profile to tools with any of these tags.")] = None,
+    tools: Annotated[Optional[str], typer.Option("--tools", metavar="NAMES", help="Restrict the profile to these tool names.")] = None,
     unrestricted: Annotated[bool, typer.Option(
         "--unrestricted", help="Drop the restrictions stored with an existing profile (they are kept otherwise).")] = False,
 ) -> None:
@@ -54,6 +54,20 @@ def auth_login(
     elif existing is not None and not unrestricted:
         restriction = existing.restriction
 
+    missing = [flag for flag, value in (("--school-url", school_url), ("--client-id", client_id)) if not value]
+    if secret_stdin and missing:  # a prompt would read the piped secret as the school URL
+        fail(f"--secret-stdin reads only the secret from standard input; give {' and '.join(missing)} on the "
+             "command line too", code=2)
+    try:  # check every given value, then the keyring, before asking for anything
+        for flag, value in (("--school-url", school_url), ("--api-url", api_url)):
+            if value:
+                auth.normalize_url(value, flag)
+    except CredentialsError as exc:
+        fail(str(exc), code=2)
+    try:
+        profiles.read_secret(profile)
+    except CredentialsError as exc:
+        fail(str(exc))
     school_url = school_url or typer.prompt("School URL (e.g. https://myschool.learnworlds.com)")
     client_id = client_id or typer.prompt("Client id")
     try:
@@ -96,6 +110,9 @@ def auth_status(profile: Profile = "default") -> None:
 
     try:
         credentials = auth.resolve(profile)
+    except CredentialsError:
+        raise typer.Exit(_partial_status(profile))
+    try:
         stored = profiles.read_profile(profile)
     except CredentialsError as exc:
         fail_with(exc)
@@ -110,6 +127,57 @@ def auth_status(profile: Profile = "default") -> None:
         from ..policy import iso
 
         typer.echo(f"expires:    {iso(credentials.expires_at)}")
+
+
+# Where each setting can come from: its environment variable, then the `auth login` flag that stores it.
+_WHERE = {
+    "school_url": "LEARNWORLDS_SCHOOL_URL, or `auth login --school-url`",
+    "client_id": "LEARNWORLDS_CLIENT_ID, or `auth login --client-id`",
+    "api_url": "LEARNWORLDS_API_URL, or `auth login --api-url`; default {school URL}/admin/api",
+    "secret": "LEARNWORLDS_ACCESS_TOKEN or LEARNWORLDS_CLIENT_SECRET, or `auth login` (OS keyring)",
+}
+
+
+def _partial_status(profile: str) -> int:
+    """Every setting, set or unset, and where an unset one could come from; 1 only if the keyring fails."""
+    import os
+
+    from .. import profiles
+
+    try:
+        stored = profiles.read_profile(profile)
+    except LearnWorldsMCPError as exc:
+        fail_with(exc)
+    values = {"school_url": ("LEARNWORLDS_SCHOOL_URL", stored and stored.school_url),
+              "client_id": ("LEARNWORLDS_CLIENT_ID", stored and stored.client_id),
+              "api_url": ("LEARNWORLDS_API_URL", stored and stored.api_url)}
+    typer.echo(f"profile:    {profile}  (config file: {profiles.config_path()})")
+    for name, (variable, stored_value) in values.items():
+        if os.environ.get(variable):
+            shown = f"{os.environ[variable]}  [environment ({variable})]"
+        elif stored_value:
+            shown = f"{stored_value}  [profile {profile!r}]"
+        else:
+            shown = f"unset  [{_WHERE[name]}]"
+        typer.echo(f"{name + ':':11} {shown}")
+    code = 0
+    secret_variable = next((v for v in ("LEARNWORLDS_ACCESS_TOKEN", "LEARNWORLDS_CLIENT_SECRET")
+                            if os.environ.get(v)), None)
+    if secret_variable:
+        shown = f"set  [environment ({secret_variable})]"
+    else:
+        import keyring.errors
+
+        try:
+            shown = "set  [OS keyring]" if profiles.read_secret(profile) else f"unset  [{_WHERE['secret']}]"
+        except CredentialsError as exc:
+            if isinstance(exc.__cause__, keyring.errors.NoKeyringError):  # a headless machine: nothing stored
+                shown = ("unset  [LEARNWORLDS_ACCESS_TOKEN or LEARNWORLDS_CLIENT_SECRET; this machine has no "
+                         "OS keyring backend to store one]")
+            else:
+                shown, code = f"unknown: {exc}", 1
+    typer.echo(f"secret:     {shown}")
+    return code
 
 
 @auth_app.command("logout")

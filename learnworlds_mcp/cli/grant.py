@@ -10,9 +10,10 @@ import typer
 
 from ..errors import LearnWorldsMCPError
 from . import grant_app
+from .help import Command
 from .options import StateDir, expiry_from_flags, fail, selected_operations
 
-GrantName = Annotated[str, typer.Argument(help="A name for the grant (who or what it is for), e.g. alice or reports-bot.")]
+GrantName = Annotated[str, typer.Argument(metavar="NAME", help="A name for the grant (who or what it is for), e.g. alice or reports-bot.")]
 DEFAULT_URL = "http://127.0.0.1:8766/mcp"
 
 
@@ -33,22 +34,22 @@ def _filters(record) -> str:
     return record.selection.describe()
 
 
-@grant_app.command("create")
+@grant_app.command("create", cls=Command)
 def grant_create(
     name: GrantName,
     methods: Annotated[Optional[str], typer.Option(
-        "--methods", help="Comma list: read, write, or kinds list,get,create,update,delete,custom.")] = None,
-    tags: Annotated[Optional[str], typer.Option("--tags", help="Comma list of tags; a tool with any of them passes.")] = None,
-    tools: Annotated[Optional[str], typer.Option("--tools", help="Comma list of tool names to allow.")] = None,
-    ttl: Annotated[Optional[str], typer.Option("--ttl", help="How long the grant lasts: 30m, 8h, 2d.")] = None,
+        "--methods", metavar="LIST", help="Comma list: read, write, or kinds list,get,create,update,delete,custom.")] = None,
+    tags: Annotated[Optional[str], typer.Option("--tags", metavar="LIST", help="Comma list of tags; a tool with any of them passes.")] = None,
+    tools: Annotated[Optional[str], typer.Option("--tools", metavar="NAMES", help="Comma list of tool names to allow.")] = None,
+    ttl: Annotated[Optional[str], typer.Option("--ttl", metavar="DURATION", help="How long the grant lasts: 30m, 8h, 2d.")] = None,
     expires_at: Annotated[Optional[str], typer.Option(
-        "--expires-at", help="ISO 8601 time the grant ends (e.g. 2026-12-01T18:00:00Z); instead of --ttl.")] = None,
+        "--expires-at", metavar="TIME", help="ISO 8601 time the grant ends (e.g. 2026-12-01T18:00:00Z); instead of --ttl.")] = None,
     max_writes: Annotated[Optional[int], typer.Option(
-        "--max-writes", min=0, help="Writes allowed in all, across every session of this grant (default: no cap).")] = None,
+        "--max-writes", metavar="N", min=0, help="Writes allowed in all, across every session of this grant (default: no cap).")] = None,
     max_concurrency: Annotated[int, typer.Option(
-        "--max-concurrency", min=1, max=64, help="Calls of this grant that may run at once; more wait their turn.")] = 4,
+        "--max-concurrency", metavar="N", min=1, max=64, help="Calls of this grant that may run at once; more wait their turn.")] = 4,
     url: Annotated[str, typer.Option(
-        "--url", envvar="LEARNWORLDS_SERVER_URL", show_envvar=True,
+        "--url", metavar="URL", envvar="LEARNWORLDS_SERVER_URL", show_envvar=True,
         help="The URL clients will use to reach the server, for the printed client set-up.")] = DEFAULT_URL,
     state_dir: StateDir = None,
 ) -> None:
@@ -113,7 +114,7 @@ def grant_list(
         typer.echo(f"{r.name:{width}}  {expires:22}  {used:20}  {writes:9}  {_filters(r)}")
 
 
-@grant_app.command("revoke")
+@grant_app.command("revoke", cls=Command)
 def grant_revoke(name: GrantName, state_dir: StateDir = None) -> None:
     """End a grant: its next request gets 401, with no restart of the server."""
     store = open_store(state_dir)

@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import app
+from .help import Command
 from .options import (ApiUrl, CacheDir, CacheTtl, ExcludeTools, MaxResultBytes, MaxRetries, Methods, Profile,
                       RateLimit, Sandbox, Seed, Tags, Tools, fail, selected_operations)
 from .serving import make_policy, query_tool, school_client
@@ -19,15 +20,15 @@ WAIT_SECONDS = 24 * 3600.0  # the shell waits for the load to finish; the bar sh
 MAX_CELL = 60
 
 
-@app.command()
+@app.command(cls=Command)
 def query(
-    sql: Annotated[str, typer.Argument(help="One SELECT (or WITH ... SELECT) in SQLite's dialect; "
+    sql: Annotated[str, typer.Argument(metavar="SQL", help="One SELECT (or WITH ... SELECT) in SQLite's dialect; "
                                             "`--tables` lists the tables instead.")] = "",
-    output: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    output: Annotated[str, typer.Option("--format", metavar="table|json|csv", help="table, json or csv.")] = "table",
     tables: Annotated[Optional[str], typer.Option(
-        "--tables", help="Print the columns of this table ('*' for every table) instead of running SQL.")] = None,
+        "--tables", metavar="TABLE", help="Print the columns of this table ('*' for every table) instead of running SQL.")] = None,
     refresh: Annotated[bool, typer.Option("--refresh", help="Reload the tables the query reads first.")] = False,
-    max_rows: Annotated[int, typer.Option("--max-rows", min=1, help="Print at most this many rows.")] = 1000,
+    max_rows: Annotated[int, typer.Option("--max-rows", metavar="N", min=1, help="Print at most this many rows.")] = 1000,
     methods: Methods = None,
     tags: Tags = None,
     tools: Tools = None,

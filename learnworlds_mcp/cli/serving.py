@@ -13,6 +13,7 @@ import typer
 
 from ..errors import CredentialsError
 from . import app
+from .help import Command
 from .options import (AllowedHosts, AllowPlainHttp, ApiUrl, AuditLogPath, CacheDir, CacheTtl, DryRun, ExcludeTools, ExpiresAt, Exposure,
                       ExposureChoice, Host, KeepEmpty, MaxResultBytes, MaxRetries, MaxWrites, Methods, Port, Profile,
                       QueryWait, RateLimit, Sandbox, Seed, StateDir, Tags, TlsCert, TlsKey, Tools, Transport,
@@ -76,7 +77,7 @@ def serve(
     sandbox: Sandbox = False,
     seed: Seed = None,
     log_level: Annotated[str, typer.Option(
-        "--log-level", envvar="LEARNWORLDS_LOG_LEVEL", show_envvar=True,
+        "--log-level", metavar="LEVEL", envvar="LEARNWORLDS_LOG_LEVEL", show_envvar=True,
         help="Log level for stderr: debug, info, warning, error.")] = "warning",
     rate_limit: RateLimit = 30,
     max_retries: MaxRetries = 2,
@@ -116,7 +117,8 @@ def serve(
         binding = http_binding(host, port, tls_cert, tls_key, allow_plain_http, allowed_hosts)
     operations = selected_operations(methods, tags, tools, exclude_tools, None if sandbox else profile)
     policy = make_policy(expires_at, ttl, dry_run, max_writes)
-    with school_client(profile, api_url, sandbox, rate_limit, max_retries, seed) as client:
+    with school_client(profile, api_url, sandbox, rate_limit, max_retries, seed,
+                       unconfigured_ok=binding is None) as client:  # a team server fails fast instead
         import anyio
 
         from ..audit import AuditLog
@@ -126,9 +128,13 @@ def serve(
 
         if client.credentials.expires_at is not None:
             policy.expires_at = min(filter(None, (policy.expires_at, client.credentials.expires_at)))
+        try:
+            audit = AuditLog(audit_log, secrets=lambda: client.credentials.secrets) if audit_log else None
+        except OSError as exc:
+            fail(f"--audit-log {audit_log}: cannot append to it ({exc.strerror or exc}); give the path of a "
+                 "file in a folder you can write to", code=2)
         for handler in logging.getLogger().handlers:  # obtained tokens too, as they come
             handler.addFilter(SecretFilter(client.credentials))
-        audit = AuditLog(audit_log, secrets=lambda: client.credentials.secrets) if audit_log else None
         runtime = Runtime(client, policy, max_result_bytes, keep_empty,
                           query_tool(operations, client, cache_dir, cache_ttl, query_wait, max_result_bytes))
         logging.getLogger("learnworlds_mcp").info("serving %d tools for %s", len(operations),
@@ -141,6 +147,10 @@ def serve(
             else:
                 from ..filters import Selection, split_list
                 from ..policy import Grant
+                from .terminal import guard
+
+                guard({c.name or c.callback.__name__ for c in app.registered_commands},
+                      audit.close if audit else lambda: None)
 
                 selection = Selection(split_list(methods), split_list(tags), split_list(tools),
                                       split_list(exclude_tools))
@@ -221,19 +231,35 @@ def school_environment(api_url: str | None, sandbox: bool, seed: int | None = No
         yield env
 
 
+def origin_of(sandbox: bool) -> str:
+    """How credential sources are named: the sandbox's settings are not the user's environment."""
+    return "--sandbox school" if sandbox else "environment"
+
+
 @contextmanager
 def school_client(profile: str, api_url: str | None, sandbox: bool, rate_limit: int, max_retries: int,
-                  seed: int | None = None):
-    """A LearnWorldsClient for the configured school, or for a sandbox school started in-process."""
+                  seed: int | None = None, unconfigured_ok: bool = False):
+    """A LearnWorldsClient for the configured school, or for a sandbox school started in-process.
+
+    Without credentials, `serve` (unconfigured_ok) still starts: its client answers every call with
+    how to set them up, where a host would otherwise only show "failed to connect".
+    """
     from .. import auth
     from ..budget import budget_for
     from ..client import RATE_WINDOW_SECONDS, WINDOW_MARGIN, LearnWorldsClient
 
     with school_environment(api_url, sandbox, seed) as env:
         try:
-            credentials = auth.resolve(profile, env)
+            credentials = auth.resolve(profile, env, origin_of(sandbox))
         except CredentialsError as exc:
-            fail_with(exc)
+            if not unconfigured_ok:
+                fail_with(exc)
+            from ..unconfigured import UnconfiguredClient, setup_message
+
+            message = setup_message(str(exc), profile)
+            logging.getLogger("learnworlds_mcp").warning("%s", message)
+            yield UnconfiguredClient(message, max_retries=max_retries)
+            return
         # One budget per school, shared with every other process on this machine that calls it.
         budget = budget_for(credentials.api_url, credentials.client_id, rate_limit, RATE_WINDOW_SECONDS + WINDOW_MARGIN)
         yield LearnWorldsClient(credentials, limiter=budget, max_retries=max_retries)
@@ -260,12 +286,12 @@ def parse_arguments(pairs: list[str], as_json: str | None) -> dict:
     return arguments
 
 
-@app.command()
+@app.command(cls=Command)
 def call(
-    tool: Annotated[str, typer.Argument(help="Tool name, as listed by `learnworlds-mcp list-tools`.")],
+    tool: Annotated[str, typer.Argument(metavar="TOOL", help="Tool name, as listed by `learnworlds-mcp list-tools`.")],
     arg: Annotated[Optional[list[str]], typer.Option(
-        "--arg", help="key=value; the value is read as JSON where it parses (limit=5 is a number). Repeatable.")] = None,
-    as_json: Annotated[Optional[str], typer.Option("--json", help="All arguments as one JSON object.")] = None,
+        "--arg", metavar="KEY=VALUE", help="key=value; the value is read as JSON where it parses (limit=5 is a number). Repeatable.")] = None,
+    as_json: Annotated[Optional[str], typer.Option("--json", metavar="OBJECT", help="All arguments as one JSON object.")] = None,
     sandbox: Sandbox = False,
     seed: Seed = None,
     profile: Profile = "default",
@@ -317,22 +343,26 @@ def doctor(
 
     selection = Selection(split_list(methods), split_list(tags), split_list(tools), split_list(exclude_tools))
     with school_environment(api_url, sandbox) as env:
-        results = anyio.run(checks.run_checks, profile, env, selection, env.get("LEARNWORLDS_API_URL"))
+        results = anyio.run(checks.run_checks, profile, env, selection, env.get("LEARNWORLDS_API_URL"), None,
+                            origin_of(sandbox))
     typer.echo(checks.render(results))
     raise typer.Exit(checks.exit_code(results))
 
 
 @app.command("sandbox")
 def sandbox_command(
-    port: Annotated[int, typer.Option("--port", envvar="LEARNWORLDS_SANDBOX_PORT", show_envvar=True,
+    port: Annotated[int, typer.Option("--port", metavar="PORT", envvar="LEARNWORLDS_SANDBOX_PORT", show_envvar=True,
                                       help="Loopback port to listen on (0 picks a free one).")] = 8765,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the generated school; the same seed, the same data.")] = 7,
-    users: Annotated[int, typer.Option("--users", min=20, help="How many users to generate (at least 20).")] = 2000,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Seed of the generated school; the same seed, the same data.")] = 7,
+    users: Annotated[int, typer.Option("--users", metavar="N", min=20, help="How many users to generate (at least 20).")] = 2000,
     no_rate_limit: Annotated[bool, typer.Option(
         "--no-rate-limit", help="Turn off the 30-requests-per-10-s limit (on by default, as in a real school).")] = False,
 ) -> None:
     """Serve a seeded sandbox school that behaves like the LearnWorlds v2 API, on 127.0.0.1."""
     from learnworlds_sandbox import SANDBOX_ACCESS_TOKEN, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, run_sandbox
+
+    if not 0 <= port <= 65535:
+        fail(f"--port {port}: give a port from 1 to 65535, or 0 for a free one", code=2)
 
     def ready(handle) -> None:
         typer.echo(f"Sandbox school on {handle.api_url} ({users} users, seed {seed}"
