@@ -66,6 +66,20 @@ def test_the_manifest_asks_for_each_setting_serve_reads(built):
     assert (unpacked / "learnworlds_mcp" / "schemas").is_dir() and (unpacked / "pyproject.toml").is_file()
 
 
+def test_settings_typed_into_claude_desktop_count_as_the_environment(built):
+    from learnworlds_mcp import auth
+
+    _, unpacked = built
+    manifest = json.loads((unpacked / "manifest.json").read_text())
+    typed = {"school_url": "https://myschool.learnworlds.com", "client_id": "client-7", "access_token": "tok-123456789"}
+    env = {k: substitute(v, unpacked, typed) for k, v in manifest["server"]["mcp_config"]["env"].items()
+           if "${" not in substitute(v, unpacked, typed)}
+    credentials = auth.resolve("default", env)
+    assert credentials.api_url == "https://myschool.learnworlds.com/admin/api"
+    assert credentials.access_token == "tok-123456789" and credentials.client_id == "client-7"
+    assert credentials.sources["secret"] == "environment (LEARNWORLDS_ACCESS_TOKEN)"
+
+
 def test_two_builds_are_byte_identical(tmp_path):
     assert bundle.build(tmp_path / "a.mcpb").read_bytes() == bundle.build(tmp_path / "b.mcpb").read_bytes()
 

@@ -32,5 +32,5 @@ def bundle_command(
              code=2)
     size = written.stat().st_size
     typer.echo(f"Wrote {written} ({size / 1024:,.0f} KB, manifest {bundle.MANIFEST_VERSION}, version "
-               f"{bundle.__version__}). Open it in Claude Desktop (Settings > Extensions, or double-click) to "
-               "install; Claude Desktop needs `uv`-managed Python, which it installs itself.")
+               f"{bundle.__version__}). Open it in Claude Desktop (double-click, or Settings > Extensions) to "
+               "install; Claude Desktop installs Python and the dependencies itself.")
