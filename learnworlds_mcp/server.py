@@ -110,9 +110,13 @@ def build_server(operations: list[Operation], runtime: Runtime | LearnWorldsClie
             result.messages[0].content = types.TextContent(type="text", text=note + first.text)
         return result
 
+    # Over HTTP the SDK checks each call's Mcp-Param headers against the tool's input schema; without this
+    # lookup it runs the whole tools/list handler (and serializes every tool) once per call to find it.
+    input_schemas = {tool.name: tool.input_schema for tool in tools}
     return Server("learnworlds-mcp", version=__version__, title="LearnWorlds",
                   instructions=INSTRUCTIONS, on_list_tools=list_tools, on_call_tool=call_tool,
-                  on_list_prompts=list_prompts, on_get_prompt=get_prompt, on_completion=completer.complete)
+                  on_list_prompts=list_prompts, on_get_prompt=get_prompt, on_completion=completer.complete,
+                  get_tool_input_schema=input_schemas.get)
 
 
 def server_for(grant: Grant, operations: list[Operation], runtime: Runtime, audit: AuditLog | None = None,

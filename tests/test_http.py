@@ -295,3 +295,13 @@ def test_grant_create_prints_the_token_once_and_list_never_shows_it(tmp_path, mo
     assert runner.invoke(app, ["grant", "revoke", "carol"]).exit_code == 0
     assert runner.invoke(app, ["grant", "revoke", "carol"]).exit_code == 1
     assert "No grants" in runner.invoke(app, ["grant", "list"]).output
+
+
+def test_the_server_hands_the_sdk_each_tools_input_schema_without_listing_every_tool(operations):
+    from learnworlds_mcp.auth import Credentials as Creds
+    from learnworlds_mcp.server import build_server
+
+    client = LearnWorldsClient(Creds(api_url="https://s.example/admin/api", client_id="c", access_token="t" * 12))
+    server = build_server([op for op in operations if op.name == READ_TOOL], client)
+    assert server.get_tool_input_schema(READ_TOOL)["properties"]["limit"]
+    assert server.get_tool_input_schema(WRITE_TOOL) is None
