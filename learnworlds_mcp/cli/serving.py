@@ -105,6 +105,9 @@ def serve(
 
     Over HTTP every request needs a grant token (`learnworlds-mcp grant create`); the grant decides the
     tools, expiry and write cap, within this command's own filters, --dry-run and expiry. Logs go to stderr.
+
+    Over stdio, filters, expiry, the write cap and the audit log guard against a model's mistakes, not
+    against whoever runs this command; to give others access they cannot widen, serve them over HTTP.
     """
     level = getattr(logging, log_level.upper(), None)
     if not isinstance(level, int):
