@@ -461,3 +461,43 @@ def test_an_unusable_cache_file_stops_with_the_flag_and_the_fix(tmp_path):
     with pytest.raises(typer.Exit) as stopped:
         query_tool(load(), LearnWorldsClient(creds), None, "15 minutes", 45, 80_000)
     assert stopped.value.exit_code == 2
+
+
+@pytest.mark.subprocess
+@pytest.mark.anyio
+async def test_over_real_stdio_progress_arrives_per_page_and_the_answer_follows(sandbox, tmp_path):
+    import sys
+
+    from mcp import StdioServerParameters
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEARNWORLDS_")}
+    env.update(LEARNWORLDS_CONFIG_DIR=str(tmp_path), LEARNWORLDS_API_URL=sandbox.api_url,
+               LEARNWORLDS_CLIENT_ID=SANDBOX_CLIENT_ID, LEARNWORLDS_ACCESS_TOKEN=SANDBOX_ACCESS_TOKEN)
+    server = StdioServerParameters(command=sys.executable, env=env,
+                                   args=["-m", "learnworlds_mcp.cli", "serve", "--tags", "users", "--methods", "read"])
+    seen = []
+
+    async def progress(done, total, message):
+        seen.append((done, total))
+
+    async with Client(server) as mcp:
+        result = await mcp.call_tool(QUERY_TOOL, {"sql": "SELECT count(*) FROM users WHERE NOT is_suspended"},
+                                     progress_callback=progress)
+    expected = sum(1 for u in sandbox.school.users.values() if not u["is_suspended"])
+    assert result.structured_content["rows"] == [[expected]]
+    assert seen == [(1, 3), (2, 3), (3, 3)]
+
+
+@pytest.mark.anyio
+async def test_member_written_text_is_cleaned_at_load_and_flagged_in_answers(sandbox):
+    from learnworlds_sandbox.planted import HIDDEN, VISIBLE
+
+    runtime, operations = make_runtime(sandbox)
+    async with Client(build_server(operations, runtime)) as mcp:
+        error, posts = await query(mcp, "SELECT text FROM posts")
+        error, users = await query(mcp, "SELECT json_extract(fields, '$.bio') FROM users WHERE fields LIKE '%Patras%'")
+        error, roles = await query(mcp, "SELECT count(*) FROM groups")
+    text = json.dumps([posts["rows"], users["rows"]], ensure_ascii=False)
+    assert "Loved the week 3 exercises!" in text and "Maths teacher from Patras." in text
+    assert VISIBLE and [h for h in HIDDEN if h in text] == []
+    assert "member_text" in posts and "member_text" in users and "member_text" not in roles

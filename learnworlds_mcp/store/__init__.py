@@ -10,14 +10,16 @@ Public surface for the server, the CLI and prompts:
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..client import LearnWorldsClient
 from ..filters import Selection
 from ..registry import Operation
 from .database import DEFAULT_TTL_SECONDS, DEFAULT_WAIT_SECONDS, MAX_ROWS, Store, progress_reporter
 from .tables import Table, tables_of
 from .tool import QUERY_TOOL, QueryOperation, operation_for, parse
+
+if TYPE_CHECKING:  # the client (and auth, profiles, pydantic behind it) loads only when a server runs
+    from ..client import LearnWorldsClient
 
 __all__ = ["QUERY_TOOL", "QueryOperation", "QueryTool", "Store", "progress_reporter", "query_tool_present",
            "table_columns", "with_query_tool", "DEFAULT_TTL_SECONDS", "DEFAULT_WAIT_SECONDS"]

@@ -22,15 +22,18 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..client import LearnWorldsClient
 from ..errors import ApiError
 from ..policy import iso
+from ..sanitize import NOTE as MEMBER_TEXT_NOTE
 from ..registry import Operation
 from . import safety
 from .loader import LoadError, Progress, create_sql, fill, quote
 from .tables import Table
+
+if TYPE_CHECKING:  # the client (and auth, profiles, pydantic behind it) loads only when a server runs
+    from ..client import LearnWorldsClient
 
 log = logging.getLogger("learnworlds_mcp.store")
 
@@ -219,6 +222,8 @@ class Store:
             return self.loading(sorted(used))
         result = self.run(sql, allowed)
         result["tables"] = {n: {"as_of": iso(self.state[n].as_of), "rows": self.state[n].rows} for n in sorted(used)}
+        if any(self.tables[n].member_text for n in used):
+            result["member_text"] = MEMBER_TEXT_NOTE
         return result
 
     def loading(self, names: list[str]) -> dict[str, Any]:

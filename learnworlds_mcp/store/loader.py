@@ -10,12 +10,14 @@ import json
 import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .. import pagination
-from ..client import LearnWorldsClient
+from .. import pagination, sanitize
 from ..errors import ApiError
 from .tables import SWITCH_PREFIX, Table
+
+if TYPE_CHECKING:  # the client (and auth, profiles, pydantic behind it) loads only when a server runs
+    from ..client import LearnWorldsClient
 
 MAX_PAGES = 5_000  # an upstream that claims more pages than this is not answered whole
 MAX_ROWS = 1_000_000
@@ -64,6 +66,8 @@ def _rows(table: Table, items: list[Any], seen: set[Any]) -> list[tuple]:
     for item in items:
         if not isinstance(item, dict):
             continue
+        if table.member_text:  # cleaned once at load, so no query can read what a person would not see
+            item = sanitize.clean_record(table.operation, item)
         key = item.get("id")
         if key is not None:
             if key in seen:  # a list that shifted between pages repeats an item; keep the first

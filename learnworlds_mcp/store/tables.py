@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,7 @@ class Table:
     operation: Operation
     columns: tuple[Column, ...]
     switches: tuple[str, ...]
+    member_text: bool = False  # some fields hold text written by school members (x-member-text)
 
     @property
     def column_names(self) -> list[str]:
@@ -87,7 +89,8 @@ def table_of(operation: Operation) -> Table:
             columns.append(Column(flag, False, "boolean"))
     if not columns:
         columns = [Column("id", False, "text")]
-    return Table(noun_of(operation), operation, tuple(columns), switches)
+    member = '"x-member-text": true' in json.dumps(_item_schema(operation))
+    return Table(noun_of(operation), operation, tuple(columns), switches, member)
 
 
 def tables_of(operations: list[Operation]) -> dict[str, Table]:

@@ -41,7 +41,7 @@ class QueryOperation(Operation):
     def output_schema(self) -> dict[str, Any]:
         return {"type": "object", "properties": {
             "columns": {}, "rows": {}, "row_count": {}, "tables": {}, "truncated": {},
-            "status": {}, "retry_after_seconds": {}, "message": {}}}
+            "member_text": {}, "status": {}, "retry_after_seconds": {}, "message": {}}}
 
 
 def _listing(table: Table, limit: int) -> str:
