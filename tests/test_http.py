@@ -157,9 +157,11 @@ async def test_expiry_mid_session_stops_the_next_call(team):
 
 
 async def test_a_grant_expiring_while_its_call_waits_for_the_budget_sends_nothing(tmp_path):
-    with team_server(tmp_path, budget=(2, 3.0)) as team:
-        token = team.grant("brief", expires_at=time.time() + 1.0)
+    # Room for the handshake under load: the grant ends 3 s in, while the third call waits out a 6 s window.
+    with team_server(tmp_path, budget=(2, 6.0)) as team:
+        token = team.grant("brief", expires_at=time.time() + 3.0)
         async with connect(team.url, token) as client:
+            await client.list_tools()  # the client checks results against these; after expiry it could not list
             results = await asyncio.gather(*(client.call_tool(READ_TOOL, {"limit": 1}) for _ in range(3)))
         assert sorted(r.is_error for r in results) == [False, False, True]
         refused = next(r for r in results if r.is_error).content[0].text
