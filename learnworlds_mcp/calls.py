@@ -7,8 +7,8 @@ page or retry. So the expiry holds per call, even when one client serves many gr
 
 from __future__ import annotations
 
+import secrets
 import time
-import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Callable
@@ -30,7 +30,7 @@ class CallStats:
 class CallContext:
     """One tool call as the client sees it: id, expiry (Unix seconds), cost, and a hook run before a write leaves."""
 
-    call_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+    call_id: str = field(default_factory=lambda: secrets.token_hex(8))
     expires_at: float | None = None
     stats: CallStats = field(default_factory=CallStats)
     # Called once, with (method, path), right before the call's first non-GET request leaves:

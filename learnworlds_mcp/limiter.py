@@ -41,11 +41,14 @@ class SlidingWindow:
 
     def settle(self, stamp: float) -> None:
         """Move an event to now: the school saw the request at some point before its answer arrived."""
-        try:
-            self.events.remove(stamp)
-        except ValueError:
+        events = self.events
+        for index in range(len(events) - 1, -1, -1):  # from the newest: the stamp is a recent send
+            if events[index] == stamp:
+                del events[index]
+                break
+        else:
             return  # already out of the window
-        self.events.append(self.clock())  # every stamp is <= now, so the log stays in order
+        events.append(self.clock())  # every stamp is <= now, so the log stays in order
 
     def fill(self) -> None:
         """Treat the whole window as used from now, for a full window (after a 429).

@@ -7,7 +7,8 @@ from itertools import islice
 from typing import Any, Callable
 
 KEEP_ALWAYS = ("id",)
-_EMPTY = (None, "", [], {})
+_EMPTY_TYPES = frozenset({str, list, dict})  # with None: the values results leave out by default
+_CONTAINERS = frozenset({dict, list})
 
 
 def size(value: Any) -> int:
@@ -93,15 +94,21 @@ def pick(value: Any, tree: dict[str, dict]) -> Any:
 def drop_empty(value: Any) -> Any:
     """Remove null, empty-string, empty-list and empty-object values, recursively (not inside lists)."""
     if isinstance(value, dict):
-        cleaned = {k: drop_empty(v) for k, v in value.items()}
-        return {k: v for k, v in cleaned.items() if not _is_empty(v)}
+        out = {}
+        for key, item in value.items():
+            if type(item) in _CONTAINERS:
+                item = drop_empty(item)
+            if not _is_empty(item):
+                out[key] = item
+        return out
     if isinstance(value, list):
-        return [drop_empty(v) for v in value]
+        return [drop_empty(v) if type(v) in _CONTAINERS else v for v in value]
     return value
 
 
 def _is_empty(value: Any) -> bool:
-    return any(value is e or (type(value) is type(e) and value == e) for e in _EMPTY)
+    # Exact types only: 0 and False are values, and a str subclass is not a plain empty string.
+    return value is None or (type(value) in _EMPTY_TYPES and not value)
 
 
 def fit_items(items: list[Any], budget: int, wrap: Callable[[list[Any]], Any]) -> int:
