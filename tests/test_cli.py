@@ -245,3 +245,9 @@ def test_serve_passes_the_seed_to_the_sandbox_and_refuses_it_without_one():
     assert health["seed"] == 5
     refused = run("serve", "--seed", "5")
     assert refused.exit_code == 2 and "--seed" in refused.output and "--sandbox" in refused.output
+
+
+def test_call_points_the_query_tool_to_its_own_command():
+    result = run("call", "query_learn_worlds_data", "--sandbox", "--arg", "sql=SELECT 1")
+    assert result.exit_code == 2
+    assert 'learnworlds-mcp query "SELECT ..." --sandbox' in " ".join(result.output.replace("│", " ").split())

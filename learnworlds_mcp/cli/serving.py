@@ -306,6 +306,11 @@ def call(
     keep_empty: KeepEmpty = False,
 ) -> None:
     """Run one tool through the server code (an in-memory MCP client) and print its result as JSON."""
+    from ..registry import QUERY_TOOL
+
+    if tool == QUERY_TOOL:  # it reads tables that other tools fill, so it has a command of its own
+        fail(f'{QUERY_TOOL} runs through its own command: learnworlds-mcp query "SELECT ..."'
+             f'{" --sandbox" if sandbox else ""} (see learnworlds-mcp query --help)', code=2)
     arguments = parse_arguments(arg or [], as_json)
     operations = selected_operations(None, None, tool, None, None if sandbox else profile)
     with school_client(profile, api_url, sandbox, rate_limit, max_retries, seed) as client:
