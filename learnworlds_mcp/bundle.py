@@ -16,6 +16,7 @@ from importlib import metadata
 from pathlib import Path
 
 from . import __version__
+from .filters import METHOD_VALUES
 
 MANIFEST_VERSION = "0.4"  # the first with the `uv` server type; @anthropic-ai/mcpb 2.1 validates it
 FILENAME = "learnworlds-mcp.mcpb"
@@ -24,7 +25,7 @@ LAUNCHER = "server/main.py"
 # Fixed entry times make two builds of one version byte-identical.
 EPOCH = (2020, 1, 1, 0, 0, 0)
 
-METHOD_CHOICES = "read, write, list, get, create, update, delete, custom"
+METHOD_CHOICES = ", ".join(METHOD_VALUES)
 
 # setting -> (the environment variable `serve` reads, its user_config entry)
 SETTINGS: dict[str, tuple[str, dict]] = {

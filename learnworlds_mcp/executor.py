@@ -104,7 +104,7 @@ def _with_check(operation: Operation, request: Request, body: dict[str, Any] | N
 
 
 def _items(operation: Operation) -> dict[str, Any]:
-    return {"type": "array", "items": sanitize.item_schema(operation)}
+    return {"type": "array", "items": operation.record_schema}
 
 
 def _shape(value: Any, request: Request, runtime: Runtime, schema: dict[str, Any]) -> tuple[Any, bool]:

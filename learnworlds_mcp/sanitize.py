@@ -182,14 +182,15 @@ def clean(schema: Any, value: Any) -> tuple[Any, bool]:
     return value, False
 
 
-def item_schema(operation: Any) -> dict[str, Any]:
-    """The schema of one item of a list operation's answer (found at its items_path)."""
-    node = operation.response
-    for key in operation.items_path.split("."):
-        node = node.get("properties", {}).get(key, {}) if isinstance(node, dict) else {}
-    return node.get("items", {}) if isinstance(node, dict) else {}
+def marks(schema: Any) -> bool:
+    """Whether any field of `schema`, at any depth, is marked member-written."""
+    if isinstance(schema, dict):
+        return schema.get(MARK) is True or any(marks(value) for value in schema.values())
+    if isinstance(schema, list):
+        return any(marks(value) for value in schema)
+    return False
 
 
 def clean_record(operation: Any, item: Any) -> Any:
     """One record of a list operation (as the SQL store loads them) with its member-written fields cleaned."""
-    return clean(item_schema(operation), item)[0]
+    return clean(operation.record_schema, item)[0]

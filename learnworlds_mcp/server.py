@@ -61,7 +61,7 @@ def build_server(operations: list[Operation], runtime: Runtime | LearnWorldsClie
         runtime = Runtime(client=runtime)
     if runtime.store is not None:  # the query tool sees only the tables of this server's selection
         runtime = dataclasses.replace(runtime, store=runtime.store.view(operations))
-    if runtime.store is not None:
+    if runtime.store is not None:  # (None when the selection leaves it no table)
         operations = [*operations, runtime.store.operation]
     exposure = Exposure(exposure)
     by_name = {op.name: op for op in operations}

@@ -207,18 +207,13 @@ async def put_user_role(request: Request) -> JSONResponse:
     school.assigned_courses[uid] = [
         {"course_id": c["course_id"], "revenue_share_percentage": c.get("revenue_share_percentage") or 0}
         for c in courses]
-    for gid, group in school.groups.items():
-        managers = group["group_managers"]
-        if gid in groups and uid not in managers:
-            managers.append(uid)
-        elif gid not in groups and uid in managers:
-            managers.remove(uid)
-    for sid, seat in school.seats.items():
-        managers = seat["seat_managers"]
-        if sid in seats and uid not in managers:
-            managers.append(uid)
-        elif sid not in seats and uid in managers:
-            managers.remove(uid)
+    for records, key, chosen in ((school.groups, "group_managers", groups), (school.seats, "seat_managers", seats)):
+        for rid, item in records.items():
+            managers = item[key]
+            if rid in chosen and uid not in managers:
+                managers.append(uid)
+            elif rid not in chosen and uid in managers:
+                managers.remove(uid)
     if segment:
         school.assigned_segment[uid] = segment
     else:

@@ -52,7 +52,7 @@ def test_only_marked_fields_are_cleaned_and_presence_is_reported():
 ])
 def test_the_schema_data_marks_member_written_fields(tool, field):
     operation = next(op for op in registry.load() if op.name == tool)
-    schema = sanitize.item_schema(operation) if operation.is_list else operation.response
+    schema = operation.record_schema
     assert schema["properties"][field].get(sanitize.MARK) is True
     assert sanitize.MARK not in str(operation.tool())  # the model never pays for the mark
 

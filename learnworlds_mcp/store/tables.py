@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
+from .. import sanitize
 from ..registry import Operation, tool_name
 
 _LIST_PREFIX = tool_name("list", "")
@@ -67,17 +67,9 @@ def _kind(schema: dict[str, Any]) -> str:
     return "text"
 
 
-def _item_schema(operation: Operation) -> dict[str, Any]:
-    node = operation.response
-    for key in operation.items_path.split("."):
-        node = node.get("properties", {}).get(key, {})
-    items = node.get("items", {})
-    return items if isinstance(items, dict) else {}
-
-
 def table_of(operation: Operation) -> Table:
     """The table a list operation becomes: one column per item field of its response schema."""
-    properties = _item_schema(operation).get("properties") or {}
+    properties = operation.record_schema.get("properties") or {}
     columns = [Column(name, _kind(s) == "json", _kind(s)) for name, s in properties.items() if isinstance(s, dict)]
     query = operation.params.get("query", {}).get("properties", {})
     switches = tuple(n for n, s in query.items()
@@ -89,7 +81,7 @@ def table_of(operation: Operation) -> Table:
             columns.append(Column(flag, False, "boolean"))
     if not columns:
         columns = [Column("id", False, "text")]
-    member = '"x-member-text": true' in json.dumps(_item_schema(operation))
+    member = sanitize.marks(operation.record_schema)
     return Table(noun_of(operation), operation, tuple(columns), switches, member)
 
 
