@@ -1,4 +1,4 @@
-"""The distribution's dependencies are exactly what its code imports (plus one deliberate extra)."""
+"""The distribution's dependencies are exactly what its code imports."""
 
 from __future__ import annotations
 
@@ -8,13 +8,10 @@ import sys
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
-import pytest
 
-tomllib = pytest.importorskip("tomllib")  # Python 3.11+; the suite runs there
+import tomllib
 ROOT = Path(__file__).parent.parent
 PACKAGES = ("learnworlds_mcp", "learnworlds_sandbox")
-# Not imported by our code: httpcore looks for it on every request, and its absence costs ~50 us each.
-RUNTIME_ONLY = {"sniffio"}
 
 
 def imported_distributions() -> set[str]:
@@ -48,4 +45,4 @@ def _normal(name: str) -> str:
 
 
 def test_dependencies_are_what_the_code_imports():
-    assert declared() - RUNTIME_ONLY == imported_distributions()
+    assert declared() == imported_distributions()

@@ -151,3 +151,53 @@ def test_malformed_lines_are_answered_never_dropped(school, tmp_path):
         assert proc.wait(timeout=30) == 0
     finally:
         proc.kill()
+
+
+class SlowSchool(FakeSchool):
+    def do_GET(self):  # noqa: N802
+        import time
+
+        time.sleep(0.5)  # still running when the client's input ends
+        super().do_GET()
+
+
+@pytest.mark.parametrize("stdin_kind", ["pipe", "file"])
+def test_calls_still_running_when_input_ends_are_answered(stdin_kind, tmp_path):
+    """`serve < requests.jsonl` (a regular file: the SDK's transport) and a closed pipe (the loop's own)."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), SlowSchool)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+    lines = [init, {"jsonrpc": "2.0", "method": "notifications/initialized"}, "not json",
+             {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+              "params": {"name": "list_all_learn_worlds_users", "arguments": {"limit": 1}}}]
+    text = "".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines)
+    requests = tmp_path / "requests.jsonl"
+    requests.write_text(text)
+    try:
+        with requests.open("rb") as source:
+            done = subprocess.run(command() + ["serve", "--methods", "read"], capture_output=True, timeout=60,
+                                  env=server_env(f"http://127.0.0.1:{httpd.server_port}", tmp_path),
+                                  **({"stdin": source} if stdin_kind == "file" else {"input": text.encode()}))
+    finally:
+        httpd.shutdown()
+    replies = {r.get("id"): r for r in map(json.loads, done.stdout.decode().splitlines())}
+    assert set(replies) == {1, 2, None}, done.stderr.decode()[-2000:]
+    assert replies[None]["error"]["code"] == -32700
+    assert replies[2]["result"]["structuredContent"]["result"][0]["id"] == "u1"
+    assert done.returncode == 0
+
+
+def test_a_client_that_stops_reading_ends_the_session_cleanly(school, tmp_path):
+    proc = subprocess.Popen(command() + ["serve", "--methods", "read"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=server_env(school, tmp_path))
+    try:
+        proc.stdout.close()  # gone before the first answer
+        proc.stdin.write(b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",'
+                         b'"capabilities":{},"clientInfo":{"name":"t","version":"1"}}}\n')
+        proc.stdin.flush()
+        assert proc.wait(timeout=30) == 0  # it noticed, and left without waiting for stdin to close
+        stderr = proc.stderr.read().decode()
+    finally:
+        proc.kill()
+    assert "Traceback" not in stderr
