@@ -92,7 +92,7 @@ build-backend = "setuptools.build_meta"
 name = "learnworlds-mcp"
 version = "{__version__}"
 description = "A LearnWorlds school as MCP tools (Claude Desktop extension)."
-requires-python = ">=3.10"
+requires-python = ">=3.11"
 dependencies = [
 {deps}]
 
@@ -132,7 +132,7 @@ def manifest() -> dict:
         },
         "tools_generated": True,
         "prompts_generated": True,
-        "compatibility": {"platforms": ["darwin", "win32", "linux"], "runtimes": {"python": ">=3.10"}},
+        "compatibility": {"platforms": ["darwin", "win32", "linux"], "runtimes": {"python": ">=3.11"}},
         "user_config": {key: entry for key, (_, entry) in SETTINGS.items()},
     }
 

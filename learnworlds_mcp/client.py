@@ -80,11 +80,12 @@ class LearnWorldsClient:
             import httpx
 
             from .tokens import TokenAuth
+            from .transport import asyncio_transport
 
             self.auth = TokenAuth(self.credentials, self._fetch_plain)
             self._http = httpx.AsyncClient(
                 timeout=httpx.Timeout(self._timeout, connect=10.0),
-                transport=self._transport, auth=self.auth, follow_redirects=False,
+                transport=self._transport or asyncio_transport(), auth=self.auth, follow_redirects=False,
                 headers={"Lw-Client": self.credentials.client_id, "Accept": "application/json",
                          "Accept-Encoding": ACCEPT_ENCODING, "User-Agent": USER_AGENT},
             )

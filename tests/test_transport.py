@@ -1,0 +1,172 @@
+"""httpx on asyncio's own sockets (transport.py), against real loopback servers: plain, TLS, slow, gone."""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import trustme
+
+from learnworlds_mcp import transport
+from learnworlds_mcp.auth import Credentials
+from learnworlds_mcp.client import LearnWorldsClient
+from learnworlds_mcp.errors import ApiError
+from tests.conftest import SECRET
+
+
+class OneUser(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as LearnWorlds answers
+    close_after = False
+
+    def do_GET(self):  # noqa: N802 - http.server's naming
+        body = json.dumps({"id": "u1", "path": self.path}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        self.close_connection = self.close_after  # closing without saying so, as an idle timeout does
+
+    def log_message(self, *args):
+        pass
+
+
+class ClosesIdle(OneUser):
+    close_after = True
+
+
+def serve(handler, tls: ssl.SSLContext | None = None):
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    if tls is not None:
+        httpd.socket = tls.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd
+
+
+@pytest.fixture
+def connects(monkeypatch):
+    """Every connection the asyncio backend opens, by (host, port)."""
+    opened = []
+    real = transport.AsyncioBackend.connect_tcp
+
+    async def counting(self, host, port, *args, **kwargs):
+        opened.append((host, port))
+        return await real(self, host, port, *args, **kwargs)
+
+    monkeypatch.setattr(transport.AsyncioBackend, "connect_tcp", counting)
+    return opened
+
+
+def client_for(url: str, **options) -> LearnWorldsClient:
+    return LearnWorldsClient(Credentials(api_url=url, client_id="client-1", access_token=SECRET),
+                             max_retries=0, **options)
+
+
+@pytest.mark.anyio
+async def test_requests_use_the_asyncio_backend_and_keep_the_connection(connects):
+    httpd = serve(OneUser)
+    client = client_for(f"http://127.0.0.1:{httpd.server_port}/admin/api")
+    try:
+        first = await client.send("GET", "/v2/users/u1")
+        second = await client.send("GET", "/v2/users/u2", {"include_suspended": True})
+    finally:
+        await client.aclose()
+        httpd.shutdown()
+    assert first == {"id": "u1", "path": "/admin/api/v2/users/u1"}
+    assert second["path"] == "/admin/api/v2/users/u2?include_suspended=true"
+    assert connects == [("127.0.0.1", httpd.server_port)]  # one connection, kept alive for the second request
+
+
+@pytest.mark.anyio
+async def test_a_connection_the_server_closed_while_idle_is_replaced(connects):
+    httpd = serve(ClosesIdle)
+    client = client_for(f"http://127.0.0.1:{httpd.server_port}/admin/api")
+    try:
+        await client.send("GET", "/v2/users/u1")
+        time.sleep(0.2)  # the server's close reaches our socket while the connection sits in the pool
+        assert (await client.send("GET", "/v2/users/u2"))["id"] == "u1"
+    finally:
+        await client.aclose()
+        httpd.shutdown()
+    assert len(connects) == 2
+
+
+@pytest.fixture(scope="module")
+def authority():
+    return trustme.CA()
+
+
+@pytest.fixture
+def https_school(authority):
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1", "localhost").configure_cert(tls)
+    httpd = serve(OneUser, tls)
+    yield f"https://localhost:{httpd.server_port}/admin/api"
+    httpd.shutdown()
+
+
+@pytest.mark.anyio
+async def test_https_to_a_certificate_the_trust_store_holds(https_school, authority, tmp_path, monkeypatch, connects):
+    bundle = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))  # as a company proxy's CA is given to httpx
+    client = client_for(https_school)
+    try:
+        assert (await client.send("GET", "/v2/users/u1"))["id"] == "u1"
+        assert (await client.send("GET", "/v2/users/u2"))["path"].endswith("/u2")
+    finally:
+        await client.aclose()
+    assert len(connects) == 1
+
+
+@pytest.mark.anyio
+async def test_https_to_an_untrusted_certificate_is_refused(https_school, monkeypatch):
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    client = client_for(https_school)
+    try:
+        with pytest.raises(ApiError, match="Could not reach LearnWorlds") as caught:
+            await client.send("GET", "/v2/users/u1")
+    finally:
+        await client.aclose()
+    assert caught.value.answer_lost is False  # never sent: safe to say nothing happened
+
+
+@pytest.mark.anyio
+async def test_a_server_that_accepts_and_never_answers_times_out():
+    listener = socket.create_server(("127.0.0.1", 0))
+    held = []
+    threading.Thread(target=lambda: held.append(listener.accept()), daemon=True).start()
+    client = client_for(f"http://127.0.0.1:{listener.getsockname()[1]}/admin/api", timeout=0.3)
+    started = time.monotonic()
+    try:
+        with pytest.raises(ApiError, match="did not answer in time") as caught:
+            await client.send("GET", "/v2/users/u1")
+    finally:
+        await client.aclose()
+        listener.close()
+    assert time.monotonic() - started < 5
+    assert caught.value.answer_lost is True  # the request left: the school may have acted on it
+
+
+@pytest.mark.anyio
+async def test_a_closed_port_is_a_connection_error():
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]  # free once the probe closes
+    client = client_for(f"http://127.0.0.1:{port}/admin/api")
+    try:
+        with pytest.raises(ApiError, match=f"Could not reach LearnWorlds at http://127.0.0.1:{port}"):
+            await client.send("GET", "/v2/users/u1")
+    finally:
+        await client.aclose()
+
+
+def test_the_transport_is_httpx_with_the_asyncio_pool():
+    """A later httpx that keeps its pool elsewhere would silently drop the backend; this notices."""
+    made = transport.asyncio_transport()
+    assert isinstance(made._pool._network_backend, transport.AsyncioBackend)
