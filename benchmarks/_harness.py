@@ -108,8 +108,8 @@ def serve_argv(*extra: str) -> list[str]:
     return [command_path(), "serve", *extra]
 
 
-def baseline_argv() -> list[str]:
-    return [sys.executable, str(BASELINE_SERVER)]
+def baseline_argv(*extra: str) -> list[str]:
+    return [sys.executable, str(BASELINE_SERVER), *extra]
 
 
 PYCACHE = Path(tempfile.gettempdir()) / "learnworlds-mcp-bench-pycache"

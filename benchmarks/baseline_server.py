@@ -2,9 +2,10 @@
 
 It does what any Python server on the same SDK must do (start the interpreter, import the SDK, answer
 initialize, tools/list and tools/call over stdin/stdout) and nothing of learnworlds-mcp: no Typer, no
-schema files, no httpx. Every tool answers at once with the same fixed user record, without I/O.
+schema files, no httpx (`--pipes` borrows only its stdio transport). Every tool answers at once with the same fixed user record, without I/O.
 
     python benchmarks/baseline_server.py          # speaks JSON-RPC on stdin/stdout until stdin closes
+    python benchmarks/baseline_server.py --pipes  # the same, on learnworlds-mcp's pipe transport (stdio.py)
     python benchmarks/baseline_server.py --http 8799   # the same server over streamable HTTP (no auth), for team_http.py
 """
 
@@ -40,9 +41,13 @@ async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.Call
                                 structured_content=USER)
 
 
-async def main() -> None:
+async def main(pipes: bool = False) -> None:
     server = Server("baseline", version="0", on_list_tools=list_tools, on_call_tool=call_tool)
-    async with stdio_server() as (read_stream, write_stream):
+    if pipes:  # the one local import: to tell the transport's share from the SDK's
+        from learnworlds_mcp.stdio import pipe_stdio as transport
+    else:
+        transport = stdio_server
+    async with transport() as (read_stream, write_stream):
         await server.run(read_stream, write_stream, server.create_initialization_options())
 
 
@@ -82,4 +87,4 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--http"]:
         serve_http(int(sys.argv[2]))
     else:
-        anyio.run(main)
+        anyio.run(main, sys.argv[1:2] == ["--pipes"])
