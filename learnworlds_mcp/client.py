@@ -80,10 +80,10 @@ class LearnWorldsClient:
             import httpx
 
             from .tokens import TokenAuth
-            from .transport import asyncio_transport
+            from .transport import LearnWorldsHttp, asyncio_transport
 
             self.auth = TokenAuth(self.credentials, self._fetch_plain)
-            self._http = httpx.AsyncClient(
+            self._http = LearnWorldsHttp(
                 timeout=httpx.Timeout(self._timeout, connect=10.0),
                 transport=self._transport or asyncio_transport(), auth=self.auth, follow_redirects=False,
                 headers={"Lw-Client": self.credentials.client_id, "Accept": "application/json",
@@ -143,7 +143,7 @@ class LearnWorldsClient:
 
     async def _send_once(self, method: str, path: str, query: dict[str, Any] | None,
                          body: dict[str, Any] | None, context: CallContext) -> Any:
-        kwargs: dict[str, Any] = {"params": _query(query)}
+        kwargs: dict[str, Any] = {"params": _query(query) or None}  # None: no second parse of the URL
         if body is not None and method != "GET":
             kwargs["json"] = body
         request = self.http.build_request(method, self.credentials.api_url + path, **kwargs)

@@ -40,6 +40,22 @@ class ClosesIdle(OneUser):
     close_after = True
 
 
+class SetsCookies(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):  # noqa: N802
+        body = json.dumps({"cookie": self.headers.get("Cookie")}).encode()
+        self.send_response(200)
+        self.send_header("Set-Cookie", "session=grant-a; Path=/")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
 def serve(handler, tls: ssl.SSLContext | None = None):
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     if tls is not None:
@@ -94,6 +110,20 @@ async def test_a_connection_the_server_closed_while_idle_is_replaced(connects):
         await client.aclose()
         httpd.shutdown()
     assert len(connects) == 2
+
+
+@pytest.mark.anyio
+async def test_a_cookie_the_upstream_sets_is_never_sent_back():
+    """Each request stands on its own credentials; in the team server one grant's cookie must not reach another's calls."""
+    httpd = serve(SetsCookies)
+    client = client_for(f"http://127.0.0.1:{httpd.server_port}/admin/api")
+    try:
+        answers = [await client.send("GET", "/v2/users/u1") for _ in range(2)]
+    finally:
+        await client.aclose()
+        httpd.shutdown()
+    assert answers == [{"cookie": None}, {"cookie": None}]
+    assert not client.http.cookies
 
 
 @pytest.fixture(scope="module")
