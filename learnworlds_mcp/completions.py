@@ -16,7 +16,7 @@ from typing import Any, Callable
 import anyio
 import mcp_types as types
 
-from .executor import Runtime, execute
+from .runtime import Runtime
 from .prompts import GROUPS_TOOL, ROLES_TOOL
 from .registry import Operation
 
@@ -88,6 +88,8 @@ class Completer:
             return found
 
     async def _fetch(self, operation: Operation, field: str) -> list[str]:
+        from .executor import execute  # loaded at the first use, not at start-up
+
         found: dict[str, None] = {}
         cursor = None
         for _ in range(MAX_PAGES):

@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import pagination, recovery, registry, sanitize, shaping
 from .arguments import Request, validate
-from .client import LearnWorldsClient, build_path
+from .client import build_path
 from .errors import ApiError
-from .policy import Policy
 from .registry import Operation
+from .runtime import DEFAULT_MAX_RESULT_BYTES, Runtime
 
-if TYPE_CHECKING:
-    from .store import QueryTool
-
-DEFAULT_MAX_RESULT_BYTES = 80_000  # about 20,000 tokens
-
-
-@dataclass
-class Runtime:
-    """Everything a call needs besides its arguments, shared by all calls of one server run."""
-
-    client: LearnWorldsClient
-    policy: Policy = field(default_factory=Policy)
-    max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES
-    keep_empty: bool = False
-    store: QueryTool | None = None  # the SQL query tool, when the selection has tables
+__all__ = ["DEFAULT_MAX_RESULT_BYTES", "Runtime", "execute"]
 
 
 async def execute(operation: Operation, arguments: dict[str, Any] | None, runtime: Runtime) -> dict[str, Any]:

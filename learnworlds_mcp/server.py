@@ -16,15 +16,14 @@ import mcp_types as types
 from mcp.server.lowlevel import Server
 from mcp.shared.exceptions import MCPError
 
-from . import __version__, discovery, prompts
-from .completions import Completer
+from . import __version__, discovery
 from .discovery import Exposure
 from .audit import AuditLog
 from .auth import mask
 from .calls import open_call
 from .client import LearnWorldsClient
 from .errors import ApiError, ArgumentError, CredentialsError, PolicyError
-from .executor import DEFAULT_MAX_RESULT_BYTES, Runtime, execute
+from .runtime import DEFAULT_MAX_RESULT_BYTES, Runtime
 from .filters import select
 from .policy import Grant
 from .registry import Operation
@@ -90,15 +89,29 @@ def build_server(operations: list[Operation], runtime: Runtime | LearnWorldsClie
 
     available = set(by_name)
     schemas = {op.name: op.input_schema for op in operations}
-    completer = Completer(operations, runtime)
+    helpers: dict[str, Any] = {}  # prompts and completions load at their first use, not at start-up
+
+    def completer() -> Any:
+        if "completer" not in helpers:
+            from .completions import Completer
+
+            helpers["completer"] = Completer(operations, runtime)
+        return helpers["completer"]
+
+    async def complete(ctx: Any, params: types.CompleteRequestParams) -> types.CompleteResult:
+        return await completer().complete(ctx, params)
 
     async def list_prompts(ctx: Any, params: types.PaginatedRequestParams | None) -> types.ListPromptsResult:
+        from . import prompts
+
         return types.ListPromptsResult(prompts=prompts.list_prompts(available))
 
     async def get_prompt(ctx: Any, params: types.GetPromptRequestParams) -> types.GetPromptResult:
+        from . import prompts
+
         titles = None
         if prompts.role_names_given(params.arguments):  # role names are checked against the school's roles
-            titles = await completer.values(prompts.ROLES_TOOL, "title")
+            titles = await completer().values(prompts.ROLES_TOOL, "title")
         try:
             result = prompts.render(params.name, params.arguments, available, schemas, titles)
         except prompts.PromptError as exc:
@@ -115,7 +128,7 @@ def build_server(operations: list[Operation], runtime: Runtime | LearnWorldsClie
     input_schemas = {tool.name: tool.input_schema for tool in tools}
     return Server("learnworlds-mcp", version=__version__, title="LearnWorlds",
                   instructions=INSTRUCTIONS, on_list_tools=list_tools, on_call_tool=call_tool,
-                  on_list_prompts=list_prompts, on_get_prompt=get_prompt, on_completion=completer.complete,
+                  on_list_prompts=list_prompts, on_get_prompt=get_prompt, on_completion=complete,
                   get_tool_input_schema=input_schemas.get)
 
 
@@ -154,6 +167,7 @@ def _ok(structured: dict[str, Any]) -> types.CallToolResult:
 async def run_tool(operation: Operation, arguments: dict[str, Any] | None, runtime: Runtime,
                    audit: AuditLog | None = None) -> types.CallToolResult:
     """Execute one call; every failure becomes an error result, and the call is logged and audited."""
+    from .executor import execute  # loaded at the first call: start-up answers tools/list sooner
     started = time.monotonic()
     # The client reads this context as each request leaves: expiry, the write's intent record, the cost.
     context = open_call(expires_at=runtime.policy.expires_at)

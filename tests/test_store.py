@@ -501,3 +501,21 @@ async def test_member_written_text_is_cleaned_at_load_and_flagged_in_answers(san
     assert "Loved the week 3 exercises!" in text and "Maths teacher from Patras." in text
     assert VISIBLE and [h for h in HIDDEN if h in text] == []
     assert "member_text" in posts and "member_text" in users and "member_text" not in roles
+
+
+@pytest.mark.anyio
+async def test_the_store_opens_at_the_first_query_and_grant_views_share_it(sandbox, tmp_path):
+    """A server nobody asks a query pays nothing for SQLite; a --cache-dir store opens at once to fail early."""
+    runtime, operations = make_runtime(sandbox)
+    tool = runtime.store
+    narrow = tool.view(select(operations, Selection(tags=("groups",))))
+    assert tool._opener.store is None and narrow._opener is tool._opener
+    assert tool.mark_stale(next(op for op in operations if op.name == "create_a_learn_worlds_group")) == []
+    assert tool._opener.store is None  # a write before any query has nothing to mark
+    async with Client(build_server(operations, runtime)) as mcp:
+        failed, answer = await query(mcp, "SELECT count(*) AS n FROM groups")
+    assert not failed and answer["rows"][0][0] > 0
+    assert tool._opener.store is not None and narrow.store is tool.store
+    cached = QueryTool.build(operations, make_client(sandbox.api_url), cache_dir=tmp_path / "cache")
+    assert cached._opener.store is not None
+    await cached.aclose()

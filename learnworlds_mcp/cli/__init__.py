@@ -4,7 +4,6 @@ Heavy modules (the MCP SDK, jsonschema, httpx) are imported inside the commands 
 so `--help`, `auth` and `list-tools` answer quickly.
 """
 
-from __future__ import annotations
 
 from typing import Annotated
 

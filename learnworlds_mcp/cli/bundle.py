@@ -1,6 +1,5 @@
 """`bundle`: build the Claude Desktop extension (.mcpb) from this installation."""
 
-from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated

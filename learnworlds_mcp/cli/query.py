@@ -1,6 +1,5 @@
 """The `query` command: one SQL query over the school's tables, printed as a table, JSON or CSV."""
 
-from __future__ import annotations
 
 import csv
 import json
@@ -61,7 +60,7 @@ def query(
     with school_client(profile, api_url, sandbox, rate_limit, max_retries, seed) as client:
         import anyio
 
-        from ..executor import Runtime
+        from ..runtime import Runtime
 
         tool = query_tool(operations, client, cache_dir, cache_ttl, WAIT_SECONDS, max_result_bytes)
         tool.store.max_rows = max_rows

@@ -1,6 +1,5 @@
 """Commands that talk to a school: list-tools, serve, call, doctor and the sandbox."""
 
-from __future__ import annotations
 
 import json
 import logging
@@ -126,7 +125,7 @@ def serve(
 
         from ..audit import AuditLog
         from ..auth import SecretFilter
-        from ..executor import Runtime
+        from ..runtime import Runtime
         from ..server import serve_stdio
 
         if client.credentials.expires_at is not None:
@@ -316,7 +315,7 @@ def call(
     with school_client(profile, api_url, sandbox, rate_limit, max_retries, seed) as client:
         import anyio
 
-        from ..executor import Runtime
+        from ..runtime import Runtime
         from ..server import call_in_memory
 
         policy = make_policy(None, None, dry_run, None)

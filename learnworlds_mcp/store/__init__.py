@@ -10,19 +10,28 @@ Public surface for the server, the CLI and prompts:
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..filters import Selection
 from ..registry import Operation
-from .database import DEFAULT_TTL_SECONDS, DEFAULT_WAIT_SECONDS, MAX_ROWS, Store, progress_reporter
+from .progress import DEFAULT_TTL_SECONDS, DEFAULT_WAIT_SECONDS, MAX_ROWS, progress_reporter
 from .tables import Table, tables_of
 from .tool import QUERY_TOOL, QueryOperation, operation_for, parse
 
 if TYPE_CHECKING:  # the client (and auth, profiles, pydantic behind it) loads only when a server runs
     from ..client import LearnWorldsClient
+    from .database import Store
 
 __all__ = ["QUERY_TOOL", "QueryOperation", "QueryTool", "Store", "progress_reporter", "query_tool_present",
            "table_columns", "with_query_tool", "DEFAULT_TTL_SECONDS", "DEFAULT_WAIT_SECONDS"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Store":  # SQLite and the loader load with the first query, not with the server
+        from .database import Store
+
+        return Store
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def query_tool_present(operations: list[Operation], selection: Selection | None = None) -> bool:
@@ -44,19 +53,28 @@ def table_columns(operations: list[Operation]) -> dict[str, list[str]]:
 
 
 class QueryTool:
-    """The query tool of one selection: its definition and the store behind it (shared by every view)."""
+    """The query tool of one selection: its definition and the store behind it (shared by every view).
 
-    def __init__(self, tables: dict[str, Table], store: Store):
-        self.tables, self.store = tables, store
+    The store (SQLite, the loader) is opened at the first call that needs it, so a server that is
+    never asked a query does not pay for it at start-up; a --cache-dir store is opened at once, so a
+    folder that cannot hold it stops the server with a clear error instead of failing the first query.
+    """
+
+    def __init__(self, tables: dict[str, Table], opener: _Opener):
+        self.tables, self._opener = tables, opener
         self.allowed = frozenset(tables)
         self.operation = operation_for(tables)
+
+    @property
+    def store(self) -> Store:
+        return self._opener.open()
 
     def view(self, operations: list[Operation]) -> QueryTool | None:
         """The tool as a narrower selection (a grant) sees it: only its tables, over the same store and loads."""
         names = set(tables_of(operations)) & set(self.tables)
         if names == set(self.tables):
             return self
-        return QueryTool({n: self.tables[n] for n in names}, self.store) if names else None
+        return QueryTool({n: self.tables[n] for n in names}, self._opener) if names else None
 
     @classmethod
     def build(cls, operations: list[Operation], client: LearnWorldsClient, *, ttl: float = DEFAULT_TTL_SECONDS,
@@ -66,9 +84,17 @@ class QueryTool:
         tables = tables_of(operations)
         if not tables:
             return None
-        store = Store(tables, client, ttl=ttl, wait=wait, cache_dir=cache_dir, max_result_bytes=max_result_bytes,
-                      max_rows=max_rows)
-        return cls(tables, store)
+
+        def make() -> Store:
+            from .database import Store
+
+            return Store(tables, client, ttl=ttl, wait=wait, cache_dir=cache_dir, max_result_bytes=max_result_bytes,
+                         max_rows=max_rows)
+
+        opener = _Opener(make)
+        if cache_dir is not None:
+            opener.open()
+        return cls(tables, opener)
 
     async def call(self, arguments: dict[str, Any] | None) -> dict[str, Any]:
         """Run the tool: column lists for `tables`, else the query's rows (or the loading status)."""
@@ -78,7 +104,22 @@ class QueryTool:
         return await self.store.answer(sql, refresh, self.allowed)
 
     def mark_stale(self, operation: Operation) -> list[str]:
+        if self._opener.store is None:
+            return []  # nothing loaded yet, so nothing to mark
         return self.store.mark_stale(operation)
 
     async def aclose(self) -> None:
-        await self.store.aclose()
+        if self._opener.store is not None:
+            await self._opener.store.aclose()
+
+
+class _Opener:
+    """Opens the one Store of a server run on first use; the root tool and all its views share it."""
+
+    def __init__(self, make: Callable[[], Store]) -> None:
+        self.make, self.store = make, None
+
+    def open(self) -> Store:
+        if self.store is None:
+            self.store = self.make()
+        return self.store

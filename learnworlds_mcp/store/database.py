@@ -19,7 +19,6 @@ import os
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +29,7 @@ from ..sanitize import NOTE as MEMBER_TEXT_NOTE
 from ..registry import Operation
 from . import safety
 from .loader import LoadError, Progress, create_sql, fill, quote
+from .progress import DEFAULT_TTL_SECONDS, DEFAULT_WAIT_SECONDS, MAX_ROWS, progress_reporter
 from .tables import Table
 
 if TYPE_CHECKING:  # the client (and auth, profiles, pydantic behind it) loads only when a server runs
@@ -37,16 +37,9 @@ if TYPE_CHECKING:  # the client (and auth, profiles, pydantic behind it) loads o
 
 log = logging.getLogger("learnworlds_mcp.store")
 
-DEFAULT_TTL_SECONDS = 15 * 60
-DEFAULT_WAIT_SECONDS = 45.0
-MAX_ROWS = 1_000
 RESULT_OVERHEAD = 600  # bytes kept free for the wrapper: columns, tables, the truncation note
 _LOADS_TABLE = "_learnworlds_loads"
 
-Reporter = Callable[[float, float | None, str | None], Awaitable[None]]
-# Set by the MCP handler for the duration of one call: the request's progress sender (a no-op
-# when the client sent no progress token).
-progress_reporter: ContextVar[Reporter | None] = ContextVar("progress_reporter", default=None)
 _ids = itertools.count(1)
 
 
