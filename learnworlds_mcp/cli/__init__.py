@@ -4,7 +4,6 @@ Heavy modules (the MCP SDK, jsonschema, httpx) are imported inside the commands 
 so `--help`, `auth` and `list-tools` answer quickly.
 """
 
-
 from typing import Annotated
 
 import typer
@@ -45,7 +44,6 @@ def main(
                                          help="Print the version and exit.")] = False,
 ) -> None:
     """Serve a LearnWorlds school to MCP clients over stdio, with filters that limit what they can do."""
-
 
 
 from . import bundle, credentials, grant, install, query, serving  # noqa: E402,F401 - each registers its commands on `app`

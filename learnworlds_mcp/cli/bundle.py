@@ -1,6 +1,5 @@
 """`bundle`: build the Claude Desktop extension (.mcpb) from this installation."""
 
-
 from pathlib import Path
 from typing import Annotated
 

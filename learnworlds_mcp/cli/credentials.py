@@ -1,6 +1,5 @@
 """`auth login/status/logout`: settings to the config file, the secret to the OS keyring."""
 
-
 import sys
 from typing import Annotated, Optional
 

@@ -1,6 +1,5 @@
 """`grant create/list/revoke`: bearer tokens for the HTTP server, and serving them (`serve --transport http`)."""
 
-
 import json
 import shlex
 from typing import Annotated, Optional

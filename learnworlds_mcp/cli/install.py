@@ -1,6 +1,5 @@
 """`install claude-desktop` and `install claude-code`: our entry in a host's configuration."""
 
-
 import json
 from typing import Annotated, Optional
 

@@ -1,6 +1,5 @@
 """The `query` command: one SQL query over the school's tables, printed as a table, JSON or CSV."""
 
-
 import csv
 import json
 import sys

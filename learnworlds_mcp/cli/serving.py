@@ -1,6 +1,5 @@
 """Commands that talk to a school: list-tools, serve, call, doctor and the sandbox."""
 
-
 import json
 import logging
 import os
