@@ -163,11 +163,13 @@ async def screened_stdio_server() -> AsyncIterator[tuple[Any, Any]]:
             yield streams
 
 
-def pipes_usable(read_fd: int, write_fd: int) -> bool:
+def pipes_usable(read_fd: int, write_fd: int, error_fd: int = 2) -> bool:
     """Whether the event loop can serve these descriptors itself: POSIX, asyncio, and both a pipe or socket.
 
     A terminal or a regular file is left to the SDK's threads: a pipe transport would switch a
-    terminal shared with the shell to non-blocking, and it cannot read a regular file at all.
+    terminal shared with the shell to non-blocking, and it cannot read a regular file at all. So is
+    a stdout that is also stderr (`serve 2>&1 | ...`): non-blocking is a property of the pipe's
+    open end, so logging would meet EAGAIN whenever the reader fell behind.
     """
     if sys.platform == "win32":
         return False
@@ -176,8 +178,14 @@ def pipes_usable(read_fd: int, write_fd: int) -> bool:
     try:
         if sniffio.current_async_library() != "asyncio":
             return False
-        return all(stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
-                   for mode in (os.fstat(read_fd).st_mode, os.fstat(write_fd).st_mode))
+        wire_in, wire_out = os.fstat(read_fd), os.fstat(write_fd)
+        if not all(stat.S_ISFIFO(s.st_mode) or stat.S_ISSOCK(s.st_mode) for s in (wire_in, wire_out)):
+            return False
+        try:
+            errors = os.fstat(error_fd)
+        except OSError:
+            return True  # no stderr at all: nothing shares the wire
+        return (errors.st_dev, errors.st_ino) != (wire_out.st_dev, wire_out.st_ino)
     except (OSError, sniffio.AsyncLibraryNotFoundError):
         return False
 

@@ -101,14 +101,17 @@ async def test_an_over_long_line_is_skipped_to_its_end_and_reported_by_its_head(
     assert await stdio._next_line(reader) == (b'{"ok":1}\n', False)
 
 
-def test_pipes_are_served_by_the_loop_and_a_regular_file_is_not(tmp_path):
+def test_pipes_are_served_by_the_loop_and_a_regular_file_or_a_shared_stderr_is_not(tmp_path):
     read_fd, write_fd = os.pipe()
+    log_read, log_write = os.pipe()
     try:
         with (tmp_path / "requests.jsonl").open("wb") as regular:
             async def check():
-                return stdio.pipes_usable(read_fd, write_fd), stdio.pipes_usable(regular.fileno(), write_fd)
+                return (stdio.pipes_usable(read_fd, write_fd, log_write),
+                        stdio.pipes_usable(regular.fileno(), write_fd, log_write),
+                        stdio.pipes_usable(read_fd, write_fd, write_fd))  # `serve 2>&1 | ...`
 
-            assert asyncio.run(check()) == (True, False)
+            assert asyncio.run(check()) == (True, False, False)
     finally:
-        os.close(read_fd)
-        os.close(write_fd)
+        for fd in (read_fd, write_fd, log_read, log_write):
+            os.close(fd)
