@@ -145,7 +145,8 @@ def main() -> None:
     print(f"\nwhere learnworlds-mcp's {(median['ours'] - median['direct']) * 1000:+.2f} ms go: "
           f"{mcp_share:.2f} ms the SDK's dispatch on our transport (bare server), "
           f"{execute_share:.2f} ms execute() beyond the GET (async httpx, validation, shaping), "
-          f"{rest:.2f} ms the rest (run_tool, the larger result serialized as text and structure)")
+          f"{rest:.2f} ms the rest (run_tool, the larger result serialized as text and as structure, and the "
+          "server's own wake-ups: three processes share the cores)")
 
 
 if __name__ == "__main__":
