@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import stat
+import time
 
 import anyio
 import httpx
@@ -519,3 +520,39 @@ async def test_the_store_opens_at_the_first_query_and_grant_views_share_it(sandb
     cached = QueryTool.build(operations, make_client(sandbox.api_url), cache_dir=tmp_path / "cache")
     assert cached._opener.store is not None
     await cached.aclose()
+
+
+SLOW_SQL = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) "
+            "SELECT count(*) AS n FROM roles, c")
+
+
+@pytest.mark.parametrize("cached", [False, True], ids=["memory", "cache_dir"])
+@pytest.mark.anyio
+async def test_a_long_query_leaves_the_server_serving_and_a_reload_waits_its_turn(sandbox, tmp_path, cached):
+    """The query runs in a worker thread; a load's writes take turns with it instead of stalling the event loop."""
+    runtime, _ = make_runtime(sandbox, **({"cache_dir": tmp_path} if cached else {}))
+    store = runtime.store.store
+    for sql in ("SELECT count(*) FROM groups", "SELECT count(*) FROM roles"):
+        await store.answer(sql)
+    gaps, last = [], time.monotonic()
+
+    async def tick():
+        nonlocal last
+        while True:
+            await asyncio.sleep(0.005)
+            gaps.append(time.monotonic() - last)
+            last = time.monotonic()
+
+    ticker = asyncio.create_task(tick())
+    started = time.monotonic()
+    reload = asyncio.create_task(store.answer("SELECT count(*) AS n FROM groups", refresh=True))
+    slow = asyncio.create_task(store.answer(SLOW_SQL))  # starts while the reload's page is on its way
+    reloaded, counted = await reload, await slow
+    took = time.monotonic() - started
+    ticker.cancel()
+    await runtime.store.aclose()
+    await runtime.client.aclose()
+    roles = store.state["roles"].rows
+    assert counted["rows"] == [[roles * 3_000_000]] and reloaded["rows"][0][0] == store.state["groups"].rows
+    assert took > 0.3, "the query must run long enough to tell a stalled loop from a serving one"
+    assert max(gaps) < took / 2, f"the event loop stalled {max(gaps):.2f} s of {took:.2f} s"

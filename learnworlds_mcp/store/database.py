@@ -86,6 +86,10 @@ class Store:
         self._prepare()
         self.guard = safety.Guard(tables)
         safety.lock_down(self.reader, self.guard)
+        # One user of the connections at a time: a query runs in a worker thread (up to QUERY_SECONDS),
+        # so the event loop goes on serving other calls meanwhile, and a load's writes wait for it
+        # (SQLite would refuse a table change under a running read of the same shared cache).
+        self.lock = asyncio.Lock()
 
     def _prepare(self) -> None:
         """Create each table empty (so queries compile before any load), keeping valid rows from a cache file."""
@@ -142,14 +146,15 @@ class Store:
                 await listener()
 
         try:
-            rows = await fill(table, self.client, self.writer, staging, load.progress, on_page)
+            rows = await fill(table, self.client, self.writer, staging, load.progress, on_page, self.lock)
             db = self.writer
-            db.execute("BEGIN IMMEDIATE")  # the swap is one transaction: a query sees old rows or new, never half
-            db.execute(f"DROP TABLE IF EXISTS {quote(name)}")
-            db.execute(f"ALTER TABLE {quote(staging)} RENAME TO {quote(name)}")
-            db.execute(f"INSERT OR REPLACE INTO {_LOADS_TABLE} VALUES (?, ?, ?, ?)",
-                       (name, started, rows, create_sql(table, name)))
-            db.commit()
+            async with self.lock:
+                db.execute("BEGIN IMMEDIATE")  # the swap is one transaction: a query sees old rows or new, never half
+                db.execute(f"DROP TABLE IF EXISTS {quote(name)}")
+                db.execute(f"ALTER TABLE {quote(staging)} RENAME TO {quote(name)}")
+                db.execute(f"INSERT OR REPLACE INTO {_LOADS_TABLE} VALUES (?, ?, ?, ?)",
+                           (name, started, rows, create_sql(table, name)))
+                db.commit()
             state.as_of, state.rows = started, rows
             state.stale = state.writes != writes
             log.info("loaded %s: %d rows in %d pages", name, rows, load.progress.pages_done)
@@ -160,10 +165,14 @@ class Store:
             raise LoadError(f"Loading the {name} table failed: the store could not keep its rows ({exc}).") from exc
         finally:
             state.load = None
-            if self.writer.in_transaction:
-                self.writer.rollback()
-            self.writer.execute(f"DROP TABLE IF EXISTS {quote(staging)}")
-            self.writer.commit()
+            async with self.lock:
+                try:
+                    if self.writer.in_transaction:
+                        self.writer.rollback()
+                    self.writer.execute(f"DROP TABLE IF EXISTS {quote(staging)}")
+                    self.writer.commit()
+                except sqlite3.ProgrammingError:  # closed by aclose while this load was being cancelled
+                    pass
 
     async def _wait_for(self, loads: list[Load], caller: object) -> bool:
         """Wait for the loads up to the deadline; True when all finished. Re-raises a failed load's error."""
@@ -206,14 +215,20 @@ class Store:
     async def answer(self, sql: str, refresh: bool = False, allowed: frozenset[str] | None = None) -> dict[str, Any]:
         """Rows for one SELECT over the `allowed` tables (default all), loading those it reads first; or how far
         loading has got."""
+        import anyio
+
         allowed = frozenset(self.tables) if allowed is None else allowed
-        used = self.tables_read(sql, allowed)
+        async with self.lock:
+            used = self.tables_read(sql, allowed)  # compiling only: quick
         caller = object()
         loads = [self._start(n, caller) for n in sorted(used)
                  if refresh or not self.fresh(n) or self.state[n].load is not None]
         if loads and not await self._wait_for(loads, caller):
             return self.loading(sorted(used))
-        result = self.run(sql, allowed)
+        async with self.lock:
+            # In a worker thread: the loop keeps answering other calls. A cancelled call still waits for
+            # its query (at most QUERY_SECONDS), so the lock is never released under a running read.
+            result = await anyio.to_thread.run_sync(self.run, sql, allowed)
         result["tables"] = {n: {"as_of": iso(self.state[n].as_of), "rows": self.state[n].rows} for n in sorted(used)}
         if any(self.tables[n].member_text for n in used):
             result["member_text"] = MEMBER_TEXT_NOTE
@@ -314,8 +329,9 @@ class Store:
         for state in self.state.values():
             if state.load is not None and state.load.task is not None:
                 state.load.task.cancel()
-        self.reader.close()
-        self.writer.close()
+        async with self.lock:  # a query still running in its thread finishes first
+            self.reader.close()
+            self.writer.close()
 
 
 def _log_failure(task: asyncio.Task) -> None:

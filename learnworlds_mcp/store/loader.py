@@ -6,6 +6,7 @@ requests go through `LearnWorldsClient.send` (the shared rate limiter and its sa
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Awaitable, Callable
@@ -112,36 +113,43 @@ async def _pages(table: Table, client: LearnWorldsClient, query: dict[str, Any],
 
 
 async def fill(table: Table, client: LearnWorldsClient, db: sqlite3.Connection, staging: str,
-               progress: Progress, on_page: OnPage | None = None) -> int:
-    """Load every row of `table` into the (new) staging table; the number of rows loaded."""
-    db.execute(create_sql(table, staging))
-    db.commit()
+               progress: Progress, on_page: OnPage | None = None, lock: Any = None) -> int:
+    """Load every row of `table` into the (new) staging table; the number of rows loaded.
+
+    `lock` (an asyncio.Lock) is held for each write, never across a request: queries and writes take turns.
+    """
+    lock = lock or contextlib.nullcontext()
+    async with lock:
+        db.execute(create_sql(table, staging))
+        db.commit()
     names = table.column_names
     insert = f"INSERT INTO {quote(staging)} VALUES ({', '.join('?' * len(names))})"
     query = {switch: True for switch in table.switches}
     seen: set[Any] = set()
     async for items in _pages(table, client, query, progress, on_page):
         rows = _rows(table, items, seen)
-        with db:
-            db.executemany(insert, rows)
+        async with lock:
+            with db:
+                db.executemany(insert, rows)
         progress.rows_loaded += len(rows)
         if progress.rows_loaded > MAX_ROWS:
             raise LoadError(f"{table.name}: more than {MAX_ROWS} rows; too large to load whole. Use the list tool "
                             "with filters instead.")
     for switch in table.switches:
-        await _mark_flag(table, switch, client, db, staging)
+        await _mark_flag(table, switch, client, db, staging, lock)
     return progress.rows_loaded
 
 
 async def _mark_flag(table: Table, switch: str, client: LearnWorldsClient, db: sqlite3.Connection,
-                     staging: str) -> None:
+                     staging: str, lock: Any) -> None:
     """Set the switch's flag column (is_suspended) where the API left it out, from the list's own status filter.
 
     Costs requests only when some rows lack the flag: one filtered paging, usually short. Without such
     a filter the flag stays NULL rather than guessed.
     """
     flag = quote(table.flag_column(switch))
-    missing = db.execute(f"SELECT count(*) FROM {quote(staging)} WHERE {flag} IS NULL").fetchone()[0]
+    async with lock:
+        missing = db.execute(f"SELECT count(*) FROM {quote(staging)} WHERE {flag} IS NULL").fetchone()[0]
     if not missing:
         return
     word = switch[len(SWITCH_PREFIX):]
@@ -151,9 +159,10 @@ async def _mark_flag(table: Table, switch: str, client: LearnWorldsClient, db: s
         ids: set[Any] = set()
         async for items in _pages(table, client, {selector: word}, None, None):
             ids.update(i.get("id") for i in items if isinstance(i, dict) and i.get("id") is not None)
-        with db:
-            db.executemany(f"UPDATE {quote(staging)} SET {flag} = 1 WHERE id = ?", [(i,) for i in ids])
-            db.execute(f"UPDATE {quote(staging)} SET {flag} = 0 WHERE {flag} IS NULL")
+        async with lock:
+            with db:
+                db.executemany(f"UPDATE {quote(staging)} SET {flag} = 1 WHERE id = ?", [(i,) for i in ids])
+                db.execute(f"UPDATE {quote(staging)} SET {flag} = 0 WHERE {flag} IS NULL")
 
 
 def _int(value: Any) -> int | None:
