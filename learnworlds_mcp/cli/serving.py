@@ -16,6 +16,8 @@ from .options import (AllowedHosts, AllowPlainHttp, ApiUrl, AuditLogPath, CacheD
                       ExposureChoice, Host, KeepEmpty, MaxResultBytes, MaxRetries, MaxWrites, Methods, Port, Profile,
                       QueryWait, RateLimit, Sandbox, Seed, StateDir, Tags, TlsCert, TlsKey, Tools, Transport,
                       TransportChoice, Ttl, expiry_from_flags, fail, fail_with, selected_operations)
+from .quickstart import collection_paused
+
 
 @app.command("list-tools")
 def list_tools(
@@ -107,58 +109,62 @@ def serve(
     Over stdio, filters, expiry, the write cap and the audit log guard against a model's mistakes, not
     against whoever runs this command; to give others access they cannot widen, serve them over HTTP.
     """
-    level = getattr(logging, log_level.upper(), None)
-    if not isinstance(level, int):
-        fail(f"--log-level: {log_level!r} is not one of debug, info, warning, error", code=2)
-    logging.basicConfig(stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if state_dir:  # one place for every piece of state (grants, the shared budget): profiles.state_dir() reads it
-        os.environ["LEARNWORLDS_STATE_DIR"] = state_dir
-    binding = None
-    if transport is TransportChoice.HTTP:
-        binding = http_binding(host, port, tls_cert, tls_key, allow_plain_http, allowed_hosts)
-    operations = selected_operations(methods, tags, tools, exclude_tools, None if sandbox else profile)
-    policy = make_policy(expires_at, ttl, dry_run, max_writes)
-    with school_client(profile, api_url, sandbox, rate_limit, max_retries, seed,
-                       unconfigured_ok=binding is None) as client:  # a team server fails fast instead
-        import anyio
+    with collection_paused(freeze=True) as ready:  # until the server is built: see quickstart.py
+        level = getattr(logging, log_level.upper(), None)
+        if not isinstance(level, int):
+            fail(f"--log-level: {log_level!r} is not one of debug, info, warning, error", code=2)
+        logging.basicConfig(stream=sys.stderr, level=level,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        if state_dir:  # one place for all state (grants, the shared budget): profiles.state_dir() reads it
+            os.environ["LEARNWORLDS_STATE_DIR"] = state_dir
+        binding = None
+        if transport is TransportChoice.HTTP:
+            binding = http_binding(host, port, tls_cert, tls_key, allow_plain_http, allowed_hosts)
+        operations = selected_operations(methods, tags, tools, exclude_tools, None if sandbox else profile)
+        policy = make_policy(expires_at, ttl, dry_run, max_writes)
+        with school_client(profile, api_url, sandbox, rate_limit, max_retries, seed,
+                           unconfigured_ok=binding is None) as client:  # a team server fails fast instead
+            import anyio
 
-        from ..audit import AuditLog
-        from ..auth import SecretFilter
-        from ..runtime import Runtime
-        from ..server import serve_stdio
+            from ..audit import AuditLog
+            from ..auth import SecretFilter
+            from ..runtime import Runtime
+            from ..server import serve_stdio
 
-        if client.credentials.expires_at is not None:
-            policy.expires_at = min(filter(None, (policy.expires_at, client.credentials.expires_at)))
-        try:
-            audit = AuditLog(audit_log, secrets=lambda: client.credentials.secrets) if audit_log else None
-        except OSError as exc:
-            fail(f"--audit-log {audit_log}: cannot append to it ({exc.strerror or exc}); give the path of a "
-                 "file in a folder you can write to", code=2)
-        for handler in logging.getLogger().handlers:  # obtained tokens too, as they come
-            handler.addFilter(SecretFilter(client.credentials))
-        runtime = Runtime(client, policy, max_result_bytes, keep_empty,
-                          query_tool(operations, client, cache_dir, cache_ttl, query_wait, max_result_bytes))
-        logging.getLogger("learnworlds_mcp").info("serving %d tools for %s", len(operations),
-                                                  client.credentials.api_url)
-        try:
-            if binding is not None:
-                from .grant import serve_grants
+            if client.credentials.expires_at is not None:
+                policy.expires_at = min(filter(None, (policy.expires_at, client.credentials.expires_at)))
+            try:
+                audit = AuditLog(audit_log, secrets=lambda: client.credentials.secrets) if audit_log else None
+            except OSError as exc:
+                fail(f"--audit-log {audit_log}: cannot append to it ({exc.strerror or exc}); give the path of a "
+                     "file in a folder you can write to", code=2)
+            for handler in logging.getLogger().handlers:  # obtained tokens too, as they come
+                handler.addFilter(SecretFilter(client.credentials))
+            runtime = Runtime(client, policy, max_result_bytes, keep_empty,
+                              query_tool(operations, client, cache_dir, cache_ttl, query_wait, max_result_bytes))
+            logging.getLogger("learnworlds_mcp").info("serving %d tools for %s", len(operations),
+                                                      client.credentials.api_url)
+            try:
+                if binding is not None:
+                    from .grant import serve_grants
 
-                serve_grants(operations, runtime, audit, exposure, binding, state_dir)
-            else:
-                from ..filters import Selection, split_list
-                from ..policy import Grant
-                from .terminal import guard
+                    ready()
+                    serve_grants(operations, runtime, audit, exposure, binding, state_dir)
+                else:
+                    from ..filters import Selection, split_list
+                    from ..policy import Grant
+                    from .terminal import guard
 
-                guard({c.name or c.callback.__name__ for c in app.registered_commands},
-                      audit.close if audit else lambda: None)
+                    guard({c.name or c.callback.__name__ for c in app.registered_commands},
+                          audit.close if audit else lambda: None)
 
-                selection = Selection(split_list(methods), split_list(tags), split_list(tools),
-                                      split_list(exclude_tools))
-                anyio.run(serve_stdio, operations, runtime, audit, exposure, Grant("stdio", selection, policy))
-        finally:
-            if audit:
-                audit.close()
+                    selection = Selection(split_list(methods), split_list(tags), split_list(tools),
+                                          split_list(exclude_tools))
+                    ready()
+                    anyio.run(serve_stdio, operations, runtime, audit, exposure, Grant("stdio", selection, policy))
+            finally:
+                if audit:
+                    audit.close()
 
 
 def query_tool(operations, client, cache_dir: str | None, cache_ttl: str, query_wait: float, max_result_bytes: int):
@@ -311,7 +317,7 @@ def call(
              f'{" --sandbox" if sandbox else ""} (see learnworlds-mcp query --help)', code=2)
     arguments = parse_arguments(arg or [], as_json)
     operations = selected_operations(None, None, tool, None, None if sandbox else profile)
-    with school_client(profile, api_url, sandbox, rate_limit, max_retries, seed) as client:
+    with collection_paused(), school_client(profile, api_url, sandbox, rate_limit, max_retries, seed) as client:
         import anyio
 
         from ..runtime import Runtime
