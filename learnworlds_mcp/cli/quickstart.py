@@ -2,7 +2,7 @@
 
 Importing the MCP SDK and building the tools allocates a few hundred thousand objects that live
 as long as the process. While they pile up, the collector walks them again and again: about
-40 ms of a 0.68 s start on a 2-core machine (benchmarks/startup.py). A command that builds a
+40-60 ms of a 0.7 s start on a 2-core machine (benchmarks/startup.py). A command that builds a
 server pauses collection for its set-up. A long-running server then freezes what it built
 (gc.freeze): those objects are not garbage, and every later collection skips them.
 """
