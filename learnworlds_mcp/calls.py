@@ -32,6 +32,8 @@ class CallContext:
 
     call_id: str = field(default_factory=lambda: secrets.token_hex(8))
     expires_at: float | None = None
+    # Asked as each request leaves: why the grant no longer holds (revoked), or None.
+    withdrawn: Callable[[], str | None] | None = None
     stats: CallStats = field(default_factory=CallStats)
     # Called once, with (method, path), right before the call's first non-GET request leaves:
     # the audit log writes its intent record there, so a write that reaches the school is on record
@@ -48,8 +50,12 @@ class CallContext:
                               "the request was not sent. Ask the administrator for a new grant.")
 
     def leaving(self, method: str, path: str) -> None:
-        """The last gate before a request goes out: expiry, then the write's intent record, then the count."""
+        """The last gate before a request goes out: expiry and revocation, then the write's intent record,
+        then the count."""
         self.check_expiry()
+        reason = self.withdrawn() if self.withdrawn is not None else None
+        if reason:
+            raise PolicyError(reason)
         if method != "GET" and not self._write_announced:
             self._write_announced = True
             if self.before_write is not None:

@@ -171,6 +171,11 @@ class GrantStore:
             self._db.execute("UPDATE grants SET last_used = ? WHERE id = ?", (now, grant_id))
         return record
 
+    def revoked(self, grant_id: str) -> bool:
+        """True once the grant is revoked (or gone): one indexed lookup, made as each of its requests leaves."""
+        row = self._db.execute("SELECT revoked_at FROM grants WHERE id = ?", (grant_id,)).fetchone()
+        return row is None or row[0] is not None
+
     def take_write(self, grant_id: str) -> bool:
         """Count one write for the grant if it is live and under its cap: one atomic statement."""
         cursor = self._db.execute(
@@ -191,6 +196,12 @@ class StoredPolicy(Policy):
 
     def take_write(self) -> bool:
         return self.store.take_write(self.grant_id)
+
+    def withdrawn(self) -> str | None:
+        if self.store.revoked(self.grant_id):
+            return (f"Grant {self.grant_name!r} was revoked while this call was waiting to send; the request was "
+                    "not sent. Ask the administrator for a new grant.")
+        return None
 
     def cap_message(self) -> str:
         if self.max_writes is None:

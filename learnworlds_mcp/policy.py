@@ -79,6 +79,10 @@ class Policy:
             raise PolicyError(f"Access expired at {iso(self.expires_at)}: this server no longer calls "
                               "LearnWorlds. Ask the administrator for a new grant.")
 
+    def withdrawn(self) -> str | None:
+        """Why this grant no longer holds (a revocation), or None; asked again as each request leaves."""
+        return None
+
     def take_write(self) -> bool:
         """Count one write if the cap still allows it (no await in between, so concurrent calls cannot overshoot)."""
         if self.max_writes is not None and self.writes_done >= self.max_writes:

@@ -170,7 +170,7 @@ async def run_tool(operation: Operation, arguments: dict[str, Any] | None, runti
     from .executor import execute  # loaded at the first call: start-up answers tools/list sooner
     started = time.monotonic()
     # The client reads this context as each request leaves: expiry, the write's intent record, the cost.
-    context = open_call(expires_at=runtime.policy.expires_at)
+    context = open_call(expires_at=runtime.policy.expires_at, withdrawn=runtime.policy.withdrawn)
     stats = context.stats
     if audit is not None:
         context.before_write = lambda method, path: audit.intent(

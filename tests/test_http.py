@@ -170,6 +170,23 @@ async def test_a_grant_expiring_while_its_call_waits_for_the_budget_sends_nothin
         assert [r["grant"] for r in team.audit()] == ["brief"] * 3
 
 
+async def test_a_grant_revoked_while_its_call_waits_for_the_budget_sends_nothing(tmp_path):
+    with team_server(tmp_path, budget=(2, 6.0)) as team:
+        token = team.grant("temp")
+        async with connect(team.url, token) as client:
+            await client.list_tools()
+            calls = asyncio.gather(*(client.call_tool(READ_TOOL, {"limit": 1}) for _ in range(3)))
+            waiting = asyncio.ensure_future(calls)
+            while team.school.stats["total"] < 2:  # two sent; the third waits out the 6 s window
+                await anyio.sleep(0.05)
+            assert team.store.revoke("temp")
+            results = await waiting
+        assert sorted(r.is_error for r in results) == [False, False, True]
+        refused = next(r for r in results if r.is_error).content[0].text
+        assert "revoked" in refused and "not sent" in refused
+        assert team.school.stats["total"] == 2
+
+
 async def test_revocation_takes_effect_on_the_next_request_without_restart(team):
     token = team.grant("temp")
     async with connect(team.url, token) as client:
