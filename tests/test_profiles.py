@@ -112,3 +112,17 @@ def test_the_config_folder_comes_from_typer_unless_overridden(monkeypatch, tmp_p
     import typer
 
     assert profiles.config_dir() == __import__("pathlib").Path(typer.get_app_dir("learnworlds-mcp"))
+
+
+def test_a_profile_limited_to_some_tools_gets_no_query_tool_unless_it_names_it():
+    from learnworlds_mcp.cli.options import query_tool_allowed
+
+    assert login("--tools", "list_all_learn_worlds_users").exit_code == 0
+    assert not query_tool_allowed("default")
+    refused = CliRunner().invoke(app, ["query", "SELECT count(*) FROM users"])
+    assert refused.exit_code == 2 and "query_learn_worlds_data" in refused.output
+    assert "Traceback" not in refused.output
+    assert login("--tools", "list_all_learn_worlds_users,query_learn_worlds_data").exit_code == 0
+    assert query_tool_allowed("default")
+    assert login("--unrestricted", "--methods", "read").exit_code == 0
+    assert query_tool_allowed("default")  # restricted by method only: the query tool follows the list tools

@@ -201,3 +201,17 @@ def test_a_client_that_stops_reading_ends_the_session_cleanly(school, tmp_path):
     finally:
         proc.kill()
     assert "Traceback" not in stderr
+
+
+def test_a_profile_limited_to_some_tools_serves_no_query_tool(school, tmp_path):
+    """The profile's restriction bounds the server: a tools list without the query tool leaves it out."""
+    (tmp_path / "config.json").write_text(json.dumps({"profiles": {"default": {
+        "school_url": school, "client_id": "client-1", "tools": ["list_all_learn_worlds_users"]}}}))
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+    lines = [init, {"jsonrpc": "2.0", "method": "notifications/initialized"},
+             {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}]
+    done = subprocess.run(command() + ["serve"], input="".join(json.dumps(m) + "\n" for m in lines),
+                          capture_output=True, text=True, timeout=60, env=server_env(school, tmp_path))
+    replies = {r["id"]: r for r in map(json.loads, done.stdout.splitlines())}
+    assert [t["name"] for t in replies[2]["result"]["tools"]] == ["list_all_learn_worlds_users"], done.stderr

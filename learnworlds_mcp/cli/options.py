@@ -134,6 +134,20 @@ def selected_operations(methods: str | None, tags: str | None, tools: str | None
     return kept
 
 
+def query_tool_allowed(profile: str | None) -> bool:
+    """Whether a profile's stored restrictions leave the SQL query tool in: they do unless they list tools
+    and it is not among them (a profile limited to some tools gets no others, the query tool included)."""
+    from .. import profiles
+
+    if profile is None:
+        return True
+    try:
+        stored = profiles.read_profile(profile)
+    except ConfigError as exc:
+        fail(str(exc), code=2)
+    return stored is None or not stored.restricted or stored.restriction.offers_query_tool()
+
+
 class TransportChoice(str, enum.Enum):
     """How MCP clients reach the server."""
 

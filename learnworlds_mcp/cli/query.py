@@ -10,7 +10,7 @@ import typer
 from . import app
 from .help import Command
 from .options import (ApiUrl, CacheDir, CacheTtl, ExcludeTools, MaxResultBytes, MaxRetries, Methods, Profile,
-                      RateLimit, Sandbox, Seed, Tags, Tools, fail, selected_operations)
+                      RateLimit, Sandbox, Seed, Tags, Tools, fail, query_tool_allowed, selected_operations)
 from .serving import make_policy, query_tool, school_client
 
 FORMATS = ("table", "json", "csv")
@@ -49,12 +49,15 @@ def query(
              "or --tables '*' to see the tables", code=2)
     operations = selected_operations(methods, tags, tools, exclude_tools, None if sandbox else profile)
     from ..filters import Selection, split_list
-    from ..store import query_tool_present
+    from ..store import QUERY_TOOL, query_tool_present
 
     selection = Selection(split_list(methods), split_list(tags), split_list(tools), split_list(exclude_tools))
     if not query_tool_present(operations, selection):
         fail("the filters leave out the query tool, or every list tool it reads (use --tags or --tools with a "
              "list tool such as list_all_learn_worlds_users, and no --methods write)", code=2)
+    if not query_tool_allowed(None if sandbox else profile):
+        fail(f"profile {profile!r} is restricted to tools that do not include {QUERY_TOOL}; log in again with "
+             f"--tools naming it too (or --unrestricted) to use this command with that profile", code=2)
     arguments = {"tables": tables} if tables else {"sql": sql, "refresh": refresh}
     with school_client(profile, api_url, sandbox, rate_limit, max_retries, seed) as client:
         import anyio

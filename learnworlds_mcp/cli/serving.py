@@ -15,7 +15,8 @@ from .help import Command
 from .options import (AllowedHosts, AllowPlainHttp, ApiUrl, AuditLogPath, CacheDir, CacheTtl, DryRun, ExcludeTools, ExpiresAt, Exposure,
                       ExposureChoice, Host, KeepEmpty, MaxResultBytes, MaxRetries, MaxWrites, Methods, Port, Profile,
                       QueryWait, RateLimit, Sandbox, Seed, StateDir, Tags, TlsCert, TlsKey, Tools, Transport,
-                      TransportChoice, Ttl, expiry_from_flags, fail, fail_with, selected_operations)
+                      TransportChoice, Ttl, expiry_from_flags, fail, fail_with, query_tool_allowed,
+                      selected_operations)
 from .quickstart import collection_paused
 
 
@@ -140,8 +141,10 @@ def serve(
                      "file in a folder you can write to", code=2)
             for handler in logging.getLogger().handlers:  # obtained tokens too, as they come
                 handler.addFilter(SecretFilter(client.credentials))
-            runtime = Runtime(client, policy, max_result_bytes, keep_empty,
-                              query_tool(operations, client, cache_dir, cache_ttl, query_wait, max_result_bytes))
+            # No query tool where the profile's restrictions leave it out; the flags' own choice is the grant's.
+            store = (query_tool(operations, client, cache_dir, cache_ttl, query_wait, max_result_bytes)
+                     if query_tool_allowed(None if sandbox else profile) else None)
+            runtime = Runtime(client, policy, max_result_bytes, keep_empty, store)
             logging.getLogger("learnworlds_mcp").info("serving %d tools for %s", len(operations),
                                                       client.credentials.api_url)
             try:
