@@ -222,9 +222,9 @@ async def pipe_stdio(read_fd: int = 0, write_fd: int = 1) -> AsyncIterator[tuple
     from mcp.shared.message import SessionMessage
 
     loop = asyncio.get_running_loop()
-    null = os.open(os.devnull, os.O_RDONLY)
+    null = os.open(os.devnull, os.O_RDWR)
     try:
-        with _claimed(read_fd, null) as wire_in, _claimed(write_fd, 2) as wire_out:
+        with _claimed(read_fd, null) as wire_in, _claimed(write_fd, _stderr_fd() or null) as wire_out:
             os.close(null)
             null = -1
             reader = asyncio.StreamReader(limit=MAX_MESSAGE_BYTES)
@@ -296,6 +296,15 @@ async def pipe_stdio(read_fd: int = 0, write_fd: int = 1) -> AsyncIterator[tuple
     finally:
         if null >= 0:
             os.close(null)
+
+
+def _stderr_fd() -> int | None:
+    """2 when fd 2 is the stderr this process started with; None when it started without one (then fd 2 may
+    since have been reused by a file of ours, which stray output must never reach)."""
+    try:
+        return 2 if sys.stderr is not None and sys.stderr.fileno() == 2 else None
+    except (AttributeError, OSError, ValueError):
+        return None
 
 
 async def _until_cancelled(scope: Any, work: Any) -> None:

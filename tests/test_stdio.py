@@ -215,3 +215,21 @@ def test_a_profile_limited_to_some_tools_serves_no_query_tool(school, tmp_path):
                           capture_output=True, text=True, timeout=60, env=server_env(school, tmp_path))
     replies = {r["id"]: r for r in map(json.loads, done.stdout.splitlines())}
     assert [t["name"] for t in replies[2]["result"]["tools"]] == ["list_all_learn_worlds_users"], done.stderr
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="reads the server's descriptors from /proc")
+def test_a_server_started_without_stderr_points_stray_output_at_the_null_device(school, tmp_path):
+    """With fd 2 closed at start, a descriptor the server opens takes number 2: fd 1 must not be pointed there."""
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+    proc = subprocess.Popen(command() + ["serve", "--methods", "read"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            env=server_env(school, tmp_path), preexec_fn=lambda: os.close(2))
+    try:
+        proc.stdin.write((json.dumps(init) + "\n").encode())
+        proc.stdin.flush()
+        assert json.loads(proc.stdout.readline())["id"] == 1  # serving: the descriptors are in place
+        assert os.readlink(f"/proc/{proc.pid}/fd/1") == os.devnull
+        proc.stdin.close()
+        assert proc.wait(timeout=30) == 0
+    finally:
+        proc.kill()
