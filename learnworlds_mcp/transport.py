@@ -23,6 +23,7 @@ import httpx
 
 # What a failure at each step is called upstream; httpx maps these to its own errors, which
 # failures.py turns into messages.
+HAPPY_EYEBALLS_DELAY = 0.25  # seconds before the next address family is tried (RFC 8305)
 _CONNECT = {TimeoutError: httpcore.ConnectTimeout, OSError: httpcore.ConnectError}
 _READ = {TimeoutError: httpcore.ReadTimeout, OSError: httpcore.ReadError}
 _WRITE = {TimeoutError: httpcore.WriteTimeout, OSError: httpcore.WriteError}
@@ -101,8 +102,11 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
                           socket_options: Iterable[Any] | None = None) -> AsyncioStream:
         with CONNECT:
             async with asyncio.timeout(timeout):
+                # Happy eyeballs, as anyio does: an IPv6 address that answers nothing must not use up the
+                # whole connect timeout before IPv4 is tried.
                 reader, writer = await asyncio.open_connection(
-                    host, port, local_addr=(local_address, 0) if local_address else None, limit=1 << 20)
+                    host, port, local_addr=(local_address, 0) if local_address else None,
+                    happy_eyeballs_delay=HAPPY_EYEBALLS_DELAY, interleave=1)
         sock = writer.get_extra_info("socket")
         for option in socket_options or ():
             sock.setsockopt(*option)

@@ -200,3 +200,24 @@ def test_the_transport_is_httpx_with_the_asyncio_pool():
     """A later httpx that keeps its pool elsewhere would silently drop the backend; this notices."""
     made = transport.asyncio_transport()
     assert isinstance(made._pool._network_backend, transport.AsyncioBackend)
+
+
+@pytest.mark.anyio
+async def test_connections_race_address_families_instead_of_waiting_out_a_dead_one(monkeypatch):
+    """A school whose IPv6 address answers nothing must not cost the whole connect timeout (happy eyeballs)."""
+    seen = {}
+    real = transport.asyncio.open_connection
+
+    async def recording(host, port, **options):
+        seen.update(options)
+        return await real(host, port, **options)
+
+    monkeypatch.setattr(transport.asyncio, "open_connection", recording)
+    httpd = serve(OneUser)
+    client = client_for(f"http://localhost:{httpd.server_port}/admin/api")
+    try:
+        assert (await client.send("GET", "/v2/users/u1"))["id"] == "u1"
+    finally:
+        await client.aclose()
+        httpd.shutdown()
+    assert seen["happy_eyeballs_delay"] == transport.HAPPY_EYEBALLS_DELAY and seen["interleave"] == 1
