@@ -80,12 +80,15 @@ class LearnWorldsClient:
             import httpx
 
             from .tokens import TokenAuth
-            from .transport import LearnWorldsHttp, asyncio_transport
+            from .transport import LearnWorldsHttp, asyncio_transport, proxied
 
+            transport = self._transport
+            if transport is None and not proxied():  # httpx routes through a proxy only on its own transport
+                transport = asyncio_transport()
             self.auth = TokenAuth(self.credentials, self._fetch_plain)
             self._http = LearnWorldsHttp(
                 timeout=httpx.Timeout(self._timeout, connect=10.0),
-                transport=self._transport or asyncio_transport(), auth=self.auth, follow_redirects=False,
+                transport=transport, auth=self.auth, follow_redirects=False,
                 headers={"Lw-Client": self.credentials.client_id, "Accept": "application/json",
                          "Accept-Encoding": ACCEPT_ENCODING, "User-Agent": USER_AGENT},
             )

@@ -6,6 +6,9 @@ every read and write and looks up the running library on each; on a one-record G
 asyncio streams instead, with asyncio.timeout for each step. Everything above the socket (HTTP/1.1
 parsing, keep-alive, TLS settings, proxies from the environment) stays httpx's and httpcore's.
 
+Behind a proxy (HTTP_PROXY, HTTPS_PROXY or ALL_PROXY, or the system's proxy settings) httpx keeps
+its own transport: only that one routes through the proxy and honours NO_PROXY.
+
 Every request carries its own credentials, so nothing needs cookies: the jar is left out, which
 saves parsing every answer's headers into it (~0.05 ms) and keeps a cookie that an upstream sets
 for one grant's call from riding along on another grant's calls in the team server.
@@ -21,9 +24,9 @@ from typing import Any, Iterable
 import httpcore
 import httpx
 
+HAPPY_EYEBALLS_DELAY = 0.25  # seconds before the next address family is tried (RFC 8305)
 # What a failure at each step is called upstream; httpx maps these to its own errors, which
 # failures.py turns into messages.
-HAPPY_EYEBALLS_DELAY = 0.25  # seconds before the next address family is tried (RFC 8305)
 _CONNECT = {TimeoutError: httpcore.ConnectTimeout, OSError: httpcore.ConnectError}
 _READ = {TimeoutError: httpcore.ReadTimeout, OSError: httpcore.ReadError}
 _WRITE = {TimeoutError: httpcore.WriteTimeout, OSError: httpcore.WriteError}
@@ -114,6 +117,14 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+
+
+def proxied() -> bool:
+    """Whether the environment or the system names an HTTP proxy (urllib's reading, which httpx shares)."""
+    from urllib.request import getproxies
+
+    found = getproxies()
+    return any(found.get(scheme) for scheme in ("http", "https", "all"))
 
 
 def asyncio_transport() -> httpx.AsyncHTTPTransport:

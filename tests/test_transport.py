@@ -64,6 +64,17 @@ def serve(handler, tls: ssl.SSLContext | None = None):
     return httpd
 
 
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+
+
+@pytest.fixture(autouse=True)
+def no_proxy_settings(monkeypatch):
+    """These tests reach loopback servers directly, whatever proxy the machine running them has set."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+
+
 @pytest.fixture
 def connects(monkeypatch):
     """Every connection the asyncio backend opens, by (host, port)."""
@@ -221,3 +232,32 @@ async def test_connections_race_address_families_instead_of_waiting_out_a_dead_o
         await client.aclose()
         httpd.shutdown()
     assert seen["happy_eyeballs_delay"] == transport.HAPPY_EYEBALLS_DELAY and seen["interleave"] == 1
+
+
+class Proxy(BaseHTTPRequestHandler):
+    """A forward proxy that answers for the school itself, saying which absolute URL it was asked for."""
+
+    def do_GET(self):  # noqa: N802
+        body = json.dumps({"via_proxy": self.path}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.anyio
+async def test_a_proxy_in_the_environment_is_used(monkeypatch):
+    """httpx honours HTTP_PROXY only on its own transport: with a proxy set, the client keeps that one."""
+    proxy = serve(Proxy)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server_port}")
+    client = client_for("http://school.invalid/admin/api")
+    try:
+        answer = await client.send("GET", "/v2/users/u1")
+    finally:
+        await client.aclose()
+        proxy.shutdown()
+    assert answer == {"via_proxy": "http://school.invalid/admin/api/v2/users/u1"}
