@@ -19,13 +19,21 @@ from learnworlds_mcp.errors import ApiError
 from tests.conftest import SECRET
 
 
-class OneUser(BaseHTTPRequestHandler):
+class Answers(BaseHTTPRequestHandler):
+    """Answers every GET with the JSON that `body` makes of the request, over keep-alive HTTP/1.1."""
+
     protocol_version = "HTTP/1.1"  # keep-alive, as LearnWorlds answers
     close_after = False
+    extra_headers: tuple[tuple[str, str], ...] = ()
+
+    def body(self) -> dict:
+        raise NotImplementedError
 
     def do_GET(self):  # noqa: N802 - http.server's naming
-        body = json.dumps({"id": "u1", "path": self.path}).encode()
+        body = json.dumps(self.body()).encode()
         self.send_response(200)
+        for name, value in self.extra_headers:
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -36,24 +44,27 @@ class OneUser(BaseHTTPRequestHandler):
         pass
 
 
+class OneUser(Answers):
+    def body(self) -> dict:
+        return {"id": "u1", "path": self.path}
+
+
 class ClosesIdle(OneUser):
     close_after = True
 
 
-class SetsCookies(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class SetsCookies(Answers):
+    extra_headers = (("Set-Cookie", "session=grant-a; Path=/"),)
 
-    def do_GET(self):  # noqa: N802
-        body = json.dumps({"cookie": self.headers.get("Cookie")}).encode()
-        self.send_response(200)
-        self.send_header("Set-Cookie", "session=grant-a; Path=/")
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+    def body(self) -> dict:
+        return {"cookie": self.headers.get("Cookie")}
 
-    def log_message(self, *args):
-        pass
+
+class Proxy(Answers):
+    """A forward proxy that answers for the school itself, saying which absolute URL it was asked for."""
+
+    def body(self) -> dict:
+        return {"via_proxy": self.path}
 
 
 def serve(handler, tls: ssl.SSLContext | None = None):
@@ -232,21 +243,6 @@ async def test_connections_race_address_families_instead_of_waiting_out_a_dead_o
         await client.aclose()
         httpd.shutdown()
     assert seen["happy_eyeballs_delay"] == transport.HAPPY_EYEBALLS_DELAY and seen["interleave"] == 1
-
-
-class Proxy(BaseHTTPRequestHandler):
-    """A forward proxy that answers for the school itself, saying which absolute URL it was asked for."""
-
-    def do_GET(self):  # noqa: N802
-        body = json.dumps({"via_proxy": self.path}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.mark.anyio
