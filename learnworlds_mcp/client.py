@@ -80,13 +80,13 @@ class LearnWorldsClient:
             import httpx
 
             from .tokens import TokenAuth
-            from .transport import LearnWorldsHttp, asyncio_transport, proxied
+            from . import transport as transports
 
             transport = self._transport
-            if transport is None and not proxied():  # httpx routes through a proxy only on its own transport
-                transport = asyncio_transport()
+            if transport is None and transports.usable():  # else httpx's own (a proxy, or a loop like uvloop)
+                transport = transports.asyncio_transport()
             self.auth = TokenAuth(self.credentials, self._fetch_plain)
-            self._http = LearnWorldsHttp(
+            self._http = transports.LearnWorldsHttp(
                 timeout=httpx.Timeout(self._timeout, connect=10.0),
                 transport=transport, auth=self.auth, follow_redirects=False,
                 headers={"Lw-Client": self.credentials.client_id, "Accept": "application/json",

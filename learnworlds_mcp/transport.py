@@ -4,10 +4,10 @@ httpx's default async transport reaches the network through anyio, which opens a
 every read and write and looks up the running library on each; on a one-record GET that is about
 0.1 ms of a 0.7 ms request here (benchmarks/call_overhead.py). This backend gives httpcore's pool
 asyncio streams instead, with asyncio.timeout for each step. Everything above the socket (HTTP/1.1
-parsing, keep-alive, TLS settings, proxies from the environment) stays httpx's and httpcore's.
+parsing, keep-alive, TLS settings) stays httpx's and httpcore's.
 
-Behind a proxy (HTTP_PROXY, HTTPS_PROXY or ALL_PROXY, or the system's proxy settings) httpx keeps
-its own transport: only that one routes through the proxy and honours NO_PROXY.
+Behind a proxy (HTTP_PROXY, HTTPS_PROXY or ALL_PROXY, or the system's proxy settings), or on an
+event loop other than asyncio's own (uvloop, say), httpx keeps its own transport (see usable()).
 
 Every request carries its own credentials, so nothing needs cookies: the jar is left out, which
 saves parsing every answer's headers into it (~0.05 ms) and keeps a cookie that an upstream sets
@@ -117,6 +117,20 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+
+
+def usable() -> bool:
+    """Whether this backend can serve here: a standard asyncio loop with no proxy configured.
+
+    httpx applies HTTP(S)_PROXY and NO_PROXY only on its own transport, and another loop (uvloop,
+    which uvicorn takes when it is installed) lacks asyncio's happy-eyeballs connect: both keep
+    httpx's transport, whose anyio layer handles them.
+    """
+    try:
+        standard = isinstance(asyncio.get_running_loop(), asyncio.BaseEventLoop)
+    except RuntimeError:
+        return False
+    return standard and not proxied()
 
 
 def proxied() -> bool:

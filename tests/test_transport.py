@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import ssl
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -257,3 +258,25 @@ async def test_a_proxy_in_the_environment_is_used(monkeypatch):
         await client.aclose()
         proxy.shutdown()
     assert answer == {"via_proxy": "http://school.invalid/admin/api/v2/users/u1"}
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="uvloop does not run on Windows")
+def test_on_uvloop_the_client_keeps_httpx_transport(connects):
+    """uvicorn runs the team server on uvloop when it is installed, and uvloop's connect lacks happy eyeballs."""
+    import uvloop
+
+    httpd = serve(OneUser)
+
+    async def twice():
+        client = client_for(f"http://127.0.0.1:{httpd.server_port}/admin/api")
+        try:
+            return [await client.send("GET", f"/v2/users/u{i}") for i in (1, 2)]
+        finally:
+            await client.aclose()
+
+    try:
+        answers = uvloop.run(twice())
+    finally:
+        httpd.shutdown()
+    assert [a["path"] for a in answers] == ["/admin/api/v2/users/u1", "/admin/api/v2/users/u2"]
+    assert connects == []  # httpx's own transport carried them
