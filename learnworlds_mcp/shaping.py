@@ -112,17 +112,18 @@ def _is_empty(value: Any) -> bool:
 
 
 def fit_items(items: list[Any], budget: int, wrap: Callable[[list[Any]], Any]) -> int:
-    """How many leading items fit the byte budget once wrapped (at least one, so progress is always made)."""
-    if size(wrap(items)) <= budget:
-        return len(items)
-    low, high = 1, len(items) - 1
-    while low < high:
-        middle = (low + high + 1) // 2
-        if size(wrap(items[:middle])) <= budget:
-            low = middle
-        else:
-            high = middle - 1
-    return low
+    """How many leading items fit the byte budget once wrapped (at least one, so progress is always made).
+
+    Each item is measured once: the wrapped list's size is the empty wrapper's, plus each item's, plus
+    one comma between each two (compact JSON), so a page over the budget is not serialized again per
+    try of a search.
+    """
+    used = size(wrap([]))
+    for count, item in enumerate(items):
+        used += size(item) + (count > 0)
+        if used > budget:
+            return max(count, 1)
+    return len(items)
 
 
 CUT_ADVICE = "ask with fields=... for less"

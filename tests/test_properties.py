@@ -130,3 +130,20 @@ def test_arbitrary_arguments_never_crash_and_invalid_ones_send_nothing(op, argum
     assert "Internal error" not in result.content[0].text
     if not valid:
         assert result.is_error and requests == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(items=st.lists(json_values, max_size=12), budget=st.integers(min_value=0, max_value=400))
+def test_fit_items_keeps_the_longest_prefix_that_fits_measured_whole(items, budget):
+    """fit_items adds item sizes instead of serializing each prefix: it must agree with measuring them."""
+    from learnworlds_mcp.shaping import fit_items, size
+
+    def wrap(kept):
+        return {"result": kept, "next_cursor": "x" * 16}
+
+    fits = [k for k in range(1, len(items) + 1) if size(wrap(items[:k])) <= budget]
+    if items and len(fits) == len(items):
+        expected = len(items)
+    else:
+        expected = max(fits, default=1) if items else 0
+    assert fit_items(items, budget, wrap) == expected
